@@ -1,0 +1,51 @@
+//! Validation as the Kubernetes API server does it for the fields Keel models.
+//!
+//! [`validate`] checks an object's metadata by the kind's rules and then calls the kind's
+//! own [`Resource::validate_fields`]; every problem is reported, each with its field path,
+//! in one [`ValidationError`] naming the object.
+
+mod error;
+mod meta;
+mod path;
+
+pub use error::{ErrorType, FieldError, ValidationError};
+pub use meta::validate_object_meta;
+pub use path::FieldPath;
+
+use crate::Resource;
+
+/// Validates `obj` as the API server would on create: metadata, then the kind's fields.
+pub fn validate<K: Resource>(obj: &K) -> Result<(), ValidationError> {
+    let mut errors = validate_object_meta(
+        obj.meta(),
+        K::NAMESPACED,
+        K::validate_name,
+        &FieldPath::new("metadata"),
+    );
+    errors.extend(obj.validate_fields());
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(error_for(obj, errors))
+    }
+}
+
+/// Wraps field errors into a [`ValidationError`] naming `obj`.
+pub fn error_for<K: Resource>(obj: &K, errors: Vec<FieldError>) -> ValidationError {
+    let meta = obj.meta();
+    let name = match (&meta.name, &meta.generate_name) {
+        (Some(n), _) if !n.is_empty() => n.clone(),
+        (_, Some(g)) => g.clone(),
+        _ => String::new(),
+    };
+    ValidationError {
+        kind: K::KIND.to_owned(),
+        namespace: if K::NAMESPACED {
+            meta.namespace.clone()
+        } else {
+            None
+        },
+        name,
+        errors,
+    }
+}

@@ -1,0 +1,6 @@
+//! Keel: Kubernetes' core ideas — Pods, ReplicaSets, Services, label selectors, a pluggable
+//! scheduler, level-triggered controllers — as composable Rust crates.
+//!
+//! This facade re-exports the workspace crates under short names; see `ARCHITECTURE.md`.
+
+pub use keel_core as core;

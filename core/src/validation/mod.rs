@@ -4,12 +4,28 @@
 //! own [`Resource::validate_fields`]; every problem is reported, each with its field path,
 //! in one [`ValidationError`] naming the object.
 
+pub mod autoscaling;
+pub mod common;
+pub mod config;
+pub mod endpoint_slice;
 mod error;
+pub mod event;
+pub mod lease;
 mod meta;
+pub mod namespace;
+pub mod node;
 mod path;
+pub mod persistent_volume;
+pub mod persistent_volume_claim;
+pub mod policy;
+pub mod quota;
+pub mod rbac;
+pub mod scheduling;
+pub mod service;
+pub mod storage_class;
 
 pub use error::{ErrorType, FieldError, ValidationError};
-pub use meta::validate_object_meta;
+pub use meta::{validate_labels, validate_object_meta};
 pub use path::FieldPath;
 
 use crate::Resource;

@@ -1,33 +1,52 @@
-//! STUB — replaced by the real module (same public API).
-#![allow(missing_docs, clippy::pedantic)]
-use std::collections::BTreeMap;
-use serde::{Deserialize, Serialize};
-use schemars::JsonSchema;
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LabelSelector {
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub match_labels: BTreeMap<String, String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub match_expressions: Vec<LabelSelectorRequirement>,
-}
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum LabelSelectorOperator { #[default] In, NotIn, Exists, DoesNotExist }
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LabelSelectorRequirement { pub key: String, pub operator: LabelSelectorOperator, #[serde(default, skip_serializing_if = "Vec::is_empty")] pub values: Vec<String> }
+//! Labels and label selectors, as Kubernetes' `k8s.io/apimachinery/pkg/labels`.
+//!
+//! [`Selector`] is the parsed form of the string syntax
+//! (`app=web,tier in (a,b),!canary,replicas>2`); it prints canonically (requirements sorted
+//! by key, values sorted) and matches label sets. [`LabelSelector`] is the API form written
+//! in manifests (`matchLabels`, `matchExpressions`) and converts into a `Selector`.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use keel_core::labels::Selector;
+//!
+//! let s: Selector = "tier in (web, api), !canary ,env=prod".parse().unwrap();
+//! assert_eq!(s.to_string(), "!canary,env=prod,tier in (api,web)");
+//! let labels = BTreeMap::from([("tier".to_owned(), "web".to_owned()), ("env".to_owned(), "prod".to_owned())]);
+//! assert!(s.matches(&labels));
+//! ```
+
+mod label_selector;
+mod lexer;
+mod parser;
+mod requirement;
+mod selector;
+#[cfg(test)]
+mod tests;
+
+pub use label_selector::{LabelSelector, LabelSelectorOperator, LabelSelectorRequirement};
+pub use requirement::{Operator, Requirement};
+pub use selector::Selector;
+
+/// A set of labels: key to value.
+pub type Labels = std::collections::BTreeMap<String, String>;
+
+/// A selector (or requirement) that does not parse or is not valid; the message is
+/// Kubernetes' wording.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct SelectorError(pub String);
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Selector;
-impl Selector {
-    pub fn parse(_s: &str) -> Result<Selector, SelectorError> { Ok(Selector) }
-    pub fn everything() -> Selector { Selector }
-    pub fn is_empty(&self) -> bool { true }
-    pub fn matches(&self, _l: &BTreeMap<String, String>) -> bool { true }
+#[error("{message}")]
+pub struct SelectorError {
+    message: String,
 }
-impl LabelSelector {
-    pub fn to_selector(&self) -> Result<Selector, SelectorError> { Ok(Selector) }
-    pub fn matches(&self, _l: &BTreeMap<String, String>) -> bool { true }
+
+impl SelectorError {
+    pub(crate) fn new(message: impl Into<String>) -> SelectorError {
+        SelectorError {
+            message: message.into(),
+        }
+    }
+
+    /// The message, as Kubernetes words it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }

@@ -11,6 +11,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod cron;
 pub mod defaults;
 pub mod intstr;
 pub mod labels;

@@ -11,7 +11,9 @@ pub mod node;
 pub mod object_reference;
 pub mod persistent_volume;
 pub mod persistent_volume_claim;
-pub mod pod_stub;
+pub mod apps;
+pub mod batch;
+pub mod pod;
 pub mod policy;
 pub mod quota;
 pub mod rbac;
@@ -29,7 +31,9 @@ pub use node::*;
 pub use object_reference::*;
 pub use persistent_volume::*;
 pub use persistent_volume_claim::*;
-pub use pod_stub::*;
+pub use apps::*;
+pub use batch::*;
+pub use pod::*;
 pub use policy::*;
 pub use quota::*;
 pub use rbac::*;
@@ -37,13 +41,20 @@ pub use scheduling::*;
 pub use service::*;
 pub use storage_class::*;
 
-// TEMPORARY (api-infra copy only): the real list is in kinds_macro.txt; this one lists
-// only the non-workload kinds so that the copy compiles without the Pod/workload kinds.
+/// Calls the macro `$m` with the list of every built-in kind (one list, used by
+/// [`Object`](crate::manifest::Object), the schemas and the store).
 macro_rules! with_builtin_kinds {
     ($m:ident) => {
         $m!(
             Namespace,
             Node,
+            Pod,
+            ReplicaSet,
+            Deployment,
+            DaemonSet,
+            StatefulSet,
+            Job,
+            CronJob,
             Service,
             EndpointSlice,
             PersistentVolume,

@@ -13,3 +13,6 @@ pub mod rbac;
 pub mod scheduling;
 pub mod service;
 pub mod storage_class;
+pub mod apps;
+pub mod batch;
+pub mod pod;

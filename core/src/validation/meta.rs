@@ -87,7 +87,8 @@ pub fn validate_labels(labels: &BTreeMap<String, String>, path: &FieldPath) -> V
     errors
 }
 
-fn validate_annotations(annotations: &BTreeMap<String, String>, path: &FieldPath) -> Vec<FieldError> {
+/// `ValidateAnnotations`: qualified-name keys, 256 KiB in total.
+pub fn validate_annotations(annotations: &BTreeMap<String, String>, path: &FieldPath) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut total = 0usize;
     for (k, v) in annotations {

@@ -4,7 +4,9 @@
 //! own [`Resource::validate_fields`]; every problem is reported, each with its field path,
 //! in one [`ValidationError`] naming the object.
 
+pub mod apps;
 pub mod autoscaling;
+pub mod batch;
 pub mod common;
 pub mod config;
 pub mod endpoint_slice;
@@ -17,6 +19,7 @@ pub mod node;
 mod path;
 pub mod persistent_volume;
 pub mod persistent_volume_claim;
+pub mod pod;
 pub mod policy;
 pub mod quota;
 pub mod rbac;
@@ -25,7 +28,7 @@ pub mod service;
 pub mod storage_class;
 
 pub use error::{ErrorType, FieldError, ValidationError};
-pub use meta::{validate_labels, validate_object_meta};
+pub use meta::{validate_annotations, validate_labels, validate_object_meta};
 pub use path::FieldPath;
 
 use crate::Resource;

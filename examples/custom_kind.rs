@@ -92,13 +92,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for object in manifest::from_yaml_with(MANIFEST, &registry)? {
         match object {
             Object::Dynamic(_) => {
-                let mut tab: CronTab = object.into_resource().map_err(|o| format!("not a CronTab: {}", o.kind()))?;
+                let mut tab: CronTab = object
+                    .into_resource()
+                    .map_err(|o| format!("not a CronTab: {}", o.kind()))?;
                 tab.apply_defaults();
                 let verdict = match validation::validate(&tab) {
                     Ok(()) => "valid".to_owned(),
                     Err(e) => format!("invalid: {e}"),
                 };
-                println!("{} {}/{}: {} x {} at {:?} ({verdict})", CronTab::KIND, tab.meta().namespace_str().unwrap_or(""), tab.meta().name_str(), tab.spec.replicas.unwrap_or(0), tab.spec.image, tab.spec.cron_spec);
+                println!(
+                    "{} {}/{}: {} x {} at {:?} ({verdict})",
+                    CronTab::KIND,
+                    tab.meta().namespace_str().unwrap_or(""),
+                    tab.meta().name_str(),
+                    tab.spec.replicas.unwrap_or(0),
+                    tab.spec.image,
+                    tab.spec.cron_spec
+                );
             }
             builtin => println!("{} {}", builtin.kind(), builtin.name()),
         }
@@ -109,6 +119,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("typo rejected: {e}");
     }
     let schema = serde_json::to_string(&keel::core::schema::schema_for::<CronTab>())?;
-    println!("schema: {} bytes; metadata: {:?}", schema.len(), ObjectMeta::named("x").name);
+    println!(
+        "schema: {} bytes; metadata: {:?}",
+        schema.len(),
+        ObjectMeta::named("x").name
+    );
     Ok(())
 }

@@ -44,7 +44,11 @@ fn main() -> ExitCode {
                             format!("INVALID: {e}")
                         }
                     };
-                    println!("  {:<40} {}  ({verdict})", identity(&object), summary(&object));
+                    println!(
+                        "  {:<40} {}  ({verdict})",
+                        identity(&object),
+                        summary(&object)
+                    );
                 }
             }
             Err(e) => {
@@ -53,7 +57,11 @@ fn main() -> ExitCode {
             }
         }
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn identity(object: &Object) -> String {
@@ -84,16 +92,32 @@ fn summary(object: &Object) -> String {
             images(&j.spec.template.spec)
         ),
         Object::Service(s) => {
-            let ports: Vec<String> = s.spec.as_ref().map_or_else(Vec::new, |spec| {
-                spec.ports.iter().map(|p| format!("{}->{}", p.port, p.target_port.as_ref().map_or_else(String::new, ToString::to_string))).collect()
-            });
+            let ports: Vec<String> = s
+                .spec
+                .ports
+                .iter()
+                .map(|p| {
+                    let target = p
+                        .target_port
+                        .as_ref()
+                        .map_or_else(String::new, ToString::to_string);
+                    format!("{}->{target}", p.port)
+                })
+                .collect();
             format!("ports {}", ports.join(", "))
         }
-        other => format!("{} field(s)", other.to_json().as_object().map_or(0, serde_json::Map::len)),
+        other => format!(
+            "{} field(s)",
+            other.to_json().as_object().map_or(0, serde_json::Map::len)
+        ),
     }
 }
 
 fn images(spec: &keel::core::api::PodSpec) -> String {
-    let images: Vec<&str> = spec.containers.iter().filter_map(|c| c.image.as_deref()).collect();
+    let images: Vec<&str> = spec
+        .containers
+        .iter()
+        .filter_map(|c| c.image.as_deref())
+        .collect();
     images.join(", ")
 }

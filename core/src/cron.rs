@@ -41,15 +41,33 @@ struct Bounds {
     names: &'static [&'static str],
 }
 
-const MINUTE: Bounds = Bounds { min: 0, max: 59, names: &[] };
-const HOUR: Bounds = Bounds { min: 0, max: 23, names: &[] };
-const DOM: Bounds = Bounds { min: 1, max: 31, names: &[] };
+const MINUTE: Bounds = Bounds {
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const HOUR: Bounds = Bounds {
+    min: 0,
+    max: 23,
+    names: &[],
+};
+const DOM: Bounds = Bounds {
+    min: 1,
+    max: 31,
+    names: &[],
+};
 const MONTH: Bounds = Bounds {
     min: 1,
     max: 12,
-    names: &["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+    names: &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ],
 };
-const DOW: Bounds = Bounds { min: 0, max: 6, names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"] };
+const DOW: Bounds = Bounds {
+    min: 0,
+    max: 6,
+    names: &["sun", "mon", "tue", "wed", "thu", "fri", "sat"],
+};
 
 impl CronSchedule {
     /// Parses a schedule.
@@ -106,7 +124,11 @@ impl Fields {
         let mut t = start;
         while t.year() <= limit {
             if self.month & (1 << t.month()) == 0 {
-                let (y, m) = if t.month() == 12 { (t.year() + 1, 1) } else { (t.year(), t.month() + 1) };
+                let (y, m) = if t.month() == 12 {
+                    (t.year() + 1, 1)
+                } else {
+                    (t.year(), t.month() + 1)
+                };
                 t = Utc.with_ymd_and_hms(y, m, 1, 0, 0, 0).single()?;
                 continue;
             }
@@ -130,14 +152,25 @@ impl Fields {
     fn day_matches(&self, t: DateTime<Utc>) -> bool {
         let dom = self.dom & (1 << t.day()) != 0;
         let dow = self.dow & (1 << t.weekday().num_days_from_sunday()) != 0;
-        if self.day_star { dom && dow } else { dom || dow }
+        if self.day_star {
+            dom && dow
+        } else {
+            dom || dow
+        }
     }
 }
 
 fn descriptor_schedule(descriptor: &str, spec: &str) -> Result<CronSchedule, CronError> {
     let all = |b: &Bounds| range_bits(b.min, b.max, 1);
     let at = |minute: u64, hour: u64, dom: u64, month: u64, dow: u64| {
-        CronSchedule::Fields(Fields { minute, hour, dom, month, dow, day_star: true })
+        CronSchedule::Fields(Fields {
+            minute,
+            hour,
+            dom,
+            month,
+            dow,
+            day_star: true,
+        })
     };
     Ok(match descriptor {
         "yearly" | "annually" => at(1, 1, 1 << 1, 1 << 1, all(&DOW)),
@@ -149,8 +182,12 @@ fn descriptor_schedule(descriptor: &str, spec: &str) -> Result<CronSchedule, Cro
             let Some(duration) = other.strip_prefix("every ") else {
                 return Err(CronError(format!("unrecognized descriptor: {spec}")));
             };
-            let d = parse_duration(duration.trim())
-                .ok_or_else(|| CronError(format!("failed to parse duration {spec}: invalid duration \"{}\"", duration.trim())))?;
+            let d = parse_duration(duration.trim()).ok_or_else(|| {
+                CronError(format!(
+                    "failed to parse duration {spec}: invalid duration \"{}\"",
+                    duration.trim()
+                ))
+            })?;
             CronSchedule::Every(d.max(std::time::Duration::from_secs(1)))
         }
     })
@@ -165,13 +202,17 @@ fn parse_duration(s: &str) -> Option<std::time::Duration> {
         return None;
     }
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
         let value: f64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let scale = match &rest[..unit_len] {
             "h" => 3600.0,
             "m" => 60.0,
@@ -222,7 +263,9 @@ fn range(spec: &str, bounds: &Bounds) -> Result<(u64, bool), CronError> {
     let step = match step_part {
         None => 1,
         Some(s) => {
-            let step = s.parse::<u32>().map_err(|_| CronError(format!("failed to parse int from {s}: invalid syntax")))?;
+            let step = s
+                .parse::<u32>()
+                .map_err(|_| CronError(format!("failed to parse int from {s}: invalid syntax")))?;
             if !star && !range_part.contains('-') {
                 end = bounds.max;
             }
@@ -230,16 +273,26 @@ fn range(spec: &str, bounds: &Bounds) -> Result<(u64, bool), CronError> {
         }
     };
     if start < bounds.min {
-        return Err(CronError(format!("beginning of range ({start}) below minimum ({}): {spec}", bounds.min)));
+        return Err(CronError(format!(
+            "beginning of range ({start}) below minimum ({}): {spec}",
+            bounds.min
+        )));
     }
     if end > bounds.max {
-        return Err(CronError(format!("end of range ({end}) above maximum ({}): {spec}", bounds.max)));
+        return Err(CronError(format!(
+            "end of range ({end}) above maximum ({}): {spec}",
+            bounds.max
+        )));
     }
     if start > end {
-        return Err(CronError(format!("beginning of range ({start}) beyond end of range ({end}): {spec}")));
+        return Err(CronError(format!(
+            "beginning of range ({start}) beyond end of range ({end}): {spec}"
+        )));
     }
     if step == 0 {
-        return Err(CronError(format!("step of range should be a positive number: {spec}")));
+        return Err(CronError(format!(
+            "step of range should be a positive number: {spec}"
+        )));
     }
     Ok((range_bits(start, end, step), star && step == 1))
 }
@@ -259,7 +312,9 @@ fn value(s: &str, bounds: &Bounds) -> Result<u32, CronError> {
 }
 
 fn range_bits(start: u32, end: u32, step: u32) -> u64 {
-    (start..=end).step_by(step as usize).fold(0, |bits, v| bits | 1 << v)
+    (start..=end)
+        .step_by(step as usize)
+        .fold(0, |bits, v| bits | 1 << v)
 }
 
 impl FromStr for CronSchedule {
@@ -278,29 +333,69 @@ mod tests {
     }
 
     fn next(schedule: &str, after: &str) -> String {
-        CronSchedule::parse(schedule).unwrap().next_after(at(after)).unwrap().to_rfc3339()
+        CronSchedule::parse(schedule)
+            .unwrap()
+            .next_after(at(after))
+            .unwrap()
+            .to_rfc3339()
     }
 
     #[test]
     fn fire_times() {
-        assert_eq!(next("*/15 * * * *", "2026-01-01T10:07:30Z"), "2026-01-01T10:15:00+00:00");
-        assert_eq!(next("0 3 * * *", "2026-01-01T03:00:00Z"), "2026-01-02T03:00:00+00:00");
-        assert_eq!(next("30 9 * * MON-FRI", "2026-11-27T10:00:00Z"), "2026-11-30T09:30:00+00:00");
-        assert_eq!(next("0 0 1 jan *", "2026-03-01T00:00:00Z"), "2027-01-01T00:00:00+00:00");
-        assert_eq!(next("@hourly", "2026-01-01T10:07:00Z"), "2026-01-01T11:00:00+00:00");
-        assert_eq!(next("@weekly", "2026-11-25T00:00:00Z"), "2026-11-29T00:00:00+00:00");
-        assert_eq!(next("@every 90s", "2026-01-01T00:00:00.5Z"), "2026-01-01T00:01:30+00:00");
-        assert_eq!(next("5-10/5 * * * *", "2026-01-01T00:05:00Z"), "2026-01-01T00:10:00+00:00");
-        assert_eq!(next("5/20 * * * *", "2026-01-01T00:06:00Z"), "2026-01-01T00:25:00+00:00");
+        assert_eq!(
+            next("*/15 * * * *", "2026-01-01T10:07:30Z"),
+            "2026-01-01T10:15:00+00:00"
+        );
+        assert_eq!(
+            next("0 3 * * *", "2026-01-01T03:00:00Z"),
+            "2026-01-02T03:00:00+00:00"
+        );
+        assert_eq!(
+            next("30 9 * * MON-FRI", "2026-11-27T10:00:00Z"),
+            "2026-11-30T09:30:00+00:00"
+        );
+        assert_eq!(
+            next("0 0 1 jan *", "2026-03-01T00:00:00Z"),
+            "2027-01-01T00:00:00+00:00"
+        );
+        assert_eq!(
+            next("@hourly", "2026-01-01T10:07:00Z"),
+            "2026-01-01T11:00:00+00:00"
+        );
+        assert_eq!(
+            next("@weekly", "2026-11-25T00:00:00Z"),
+            "2026-11-29T00:00:00+00:00"
+        );
+        assert_eq!(
+            next("@every 90s", "2026-01-01T00:00:00.5Z"),
+            "2026-01-01T00:01:30+00:00"
+        );
+        assert_eq!(
+            next("5-10/5 * * * *", "2026-01-01T00:05:00Z"),
+            "2026-01-01T00:10:00+00:00"
+        );
+        assert_eq!(
+            next("5/20 * * * *", "2026-01-01T00:06:00Z"),
+            "2026-01-01T00:25:00+00:00"
+        );
     }
 
     #[test]
     fn day_of_month_and_week_are_ored_unless_one_is_a_star() {
         // The 13th, or any Friday.
-        assert_eq!(next("0 0 13 * 5", "2026-11-01T00:00:00Z"), "2026-11-06T00:00:00+00:00");
+        assert_eq!(
+            next("0 0 13 * 5", "2026-11-01T00:00:00Z"),
+            "2026-11-06T00:00:00+00:00"
+        );
         // Every Friday that is also any day of month.
-        assert_eq!(next("0 0 * * 5", "2026-11-01T00:00:00Z"), "2026-11-06T00:00:00+00:00");
-        assert_eq!(next("0 0 13 * *", "2026-11-01T00:00:00Z"), "2026-11-13T00:00:00+00:00");
+        assert_eq!(
+            next("0 0 * * 5", "2026-11-01T00:00:00Z"),
+            "2026-11-06T00:00:00+00:00"
+        );
+        assert_eq!(
+            next("0 0 13 * *", "2026-11-01T00:00:00Z"),
+            "2026-11-13T00:00:00+00:00"
+        );
     }
 
     #[test]
@@ -316,15 +411,25 @@ mod tests {
             ("* * * *", "expected exactly 5 fields, found 4: [* * * *]"),
             ("60 * * * *", "end of range (60) above maximum (59): 60"),
             ("* * 0 * *", "beginning of range (0) below minimum (1): 0"),
-            ("5-1 * * * *", "beginning of range (5) beyond end of range (1): 5-1"),
-            ("*/0 * * * *", "step of range should be a positive number: */0"),
+            (
+                "5-1 * * * *",
+                "beginning of range (5) beyond end of range (1): 5-1",
+            ),
+            (
+                "*/0 * * * *",
+                "step of range should be a positive number: */0",
+            ),
             ("1-2-3 * * * *", "too many hyphens: 1-2-3"),
             ("*/2/3 * * * *", "too many slashes: */2/3"),
             ("x * * * *", "failed to parse int from x: invalid syntax"),
             ("@fortnightly", "unrecognized descriptor: @fortnightly"),
             ("* * * * 7", "end of range (7) above maximum (6): 7"),
         ] {
-            assert_eq!(CronSchedule::parse(bad).unwrap_err().to_string(), msg, "{bad:?}");
+            assert_eq!(
+                CronSchedule::parse(bad).unwrap_err().to_string(),
+                msg,
+                "{bad:?}"
+            );
         }
     }
 

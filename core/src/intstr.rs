@@ -53,7 +53,9 @@ impl IntOrString {
             IntOrString::Int(v) => Ok(*v),
             IntOrString::String(s) => {
                 let Some(digits) = s.strip_suffix('%') else {
-                    return Err(format!("invalid value for IntOrString: invalid type: string is not a percentage: {s:?}"));
+                    return Err(format!(
+                        "invalid value for IntOrString: invalid type: string is not a percentage: {s:?}"
+                    ));
                 };
                 let percent: i64 = digits
                     .parse()
@@ -92,7 +94,10 @@ mod tests {
         assert_eq!(port, IntOrString::Int(8080));
         let name: IntOrString = serde_json::from_str("\"http\"").unwrap();
         assert_eq!(name, IntOrString::from("http"));
-        assert_eq!(serde_json::to_string(&IntOrString::from("25%")).unwrap(), "\"25%\"");
+        assert_eq!(
+            serde_json::to_string(&IntOrString::from("25%")).unwrap(),
+            "\"25%\""
+        );
         assert_eq!(serde_json::to_string(&IntOrString::Int(1)).unwrap(), "1");
         assert!(serde_json::from_str::<IntOrString>("1.5").is_err());
     }

@@ -31,7 +31,9 @@ pub struct ParseTimeError {
 fn parse_rfc3339(s: &str) -> Result<DateTime<Utc>, ParseTimeError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| ParseTimeError { input: s.to_owned() })
+        .map_err(|_| ParseTimeError {
+            input: s.to_owned(),
+        })
 }
 
 impl Time {
@@ -44,7 +46,11 @@ impl Time {
     #[must_use]
     pub fn saturating_add(&self, d: Duration) -> Time {
         let d = chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
-        Time(self.0.checked_add_signed(d).unwrap_or(DateTime::<Utc>::MAX_UTC))
+        Time(
+            self.0
+                .checked_add_signed(d)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC),
+        )
     }
 
     /// The time elapsed from `earlier` to `self` (zero if `earlier` is later).
@@ -323,7 +329,10 @@ mod tests {
     fn time_round_trips_rfc3339() {
         let t: Time = "2024-05-06T07:08:09Z".parse().unwrap();
         assert_eq!(t.to_string(), "2024-05-06T07:08:09Z");
-        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2024-05-06T07:08:09Z\"");
+        assert_eq!(
+            serde_json::to_string(&t).unwrap(),
+            "\"2024-05-06T07:08:09Z\""
+        );
         let offset: Time = "2024-05-06T09:08:09.75+02:00".parse().unwrap();
         assert_eq!(offset, t, "offsets are normalised and sub-seconds dropped");
         assert!("2024-05-06".parse::<Time>().is_err());
@@ -353,6 +362,10 @@ mod tests {
         assert_eq!(back["ownerReferences"][0]["blockOwnerDeletion"], true);
         assert!(back.get("creationTimestamp").is_none());
         let err = serde_json::from_value::<ObjectMeta>(serde_json::json!({"nmae": "x"}));
-        assert!(err.unwrap_err().to_string().contains("unknown field `nmae`"));
+        assert!(
+            err.unwrap_err()
+                .to_string()
+                .contains("unknown field `nmae`")
+        );
     }
 }

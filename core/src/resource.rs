@@ -16,7 +16,15 @@ use crate::validation::FieldError;
 /// [`resource!`](crate::resource!) macro, which also writes the Kubernetes wire shape
 /// (`apiVersion`, `kind`, `metadata`, …) and the JSON Schema.
 pub trait Resource:
-    Clone + std::fmt::Debug + PartialEq + Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static
+    Clone
+    + std::fmt::Debug
+    + PartialEq
+    + Serialize
+    + DeserializeOwned
+    + JsonSchema
+    + Send
+    + Sync
+    + 'static
 {
     /// `apiVersion` on the wire: `v1` for the core group, else `group/version`.
     const API_VERSION: &'static str;
@@ -376,15 +384,19 @@ mod tests {
     use crate::Resource;
     use crate::meta::ObjectMeta;
 
-    #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    #[derive(
+        Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+    )]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct WidgetSpec {
+    pub struct WidgetSpec {
         size: i32,
     }
 
-    #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    #[derive(
+        Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+    )]
     #[serde(rename_all = "camelCase", deny_unknown_fields)]
-    struct WidgetStatus {
+    pub struct WidgetStatus {
         ready: bool,
     }
 
@@ -463,7 +475,11 @@ mod tests {
     fn wrong_kind_or_version_and_unknown_fields_are_errors() {
         let wrong_kind = serde_json::json!({"apiVersion": "example.com/v1", "kind": "Gadget"});
         let err = serde_json::from_value::<Widget>(wrong_kind).unwrap_err();
-        assert!(err.to_string().contains("kind: expected \"Widget\", found \"Gadget\""), "{err}");
+        assert!(
+            err.to_string()
+                .contains("kind: expected \"Widget\", found \"Gadget\""),
+            "{err}"
+        );
         let wrong_version = serde_json::json!({"apiVersion": "example.com/v2", "kind": "Widget"});
         assert!(serde_json::from_value::<Widget>(wrong_version).is_err());
         let unknown = serde_json::json!({"kind": "Widget", "spce": {}});
@@ -478,12 +494,14 @@ mod tests {
             ..Bag::default()
         };
         let json = serde_json::to_value(&bag).unwrap();
-        assert_eq!(json, serde_json::json!({"apiVersion": "v1", "kind": "Bag", "metadata": {"name": "b"}}));
+        assert_eq!(
+            json,
+            serde_json::json!({"apiVersion": "v1", "kind": "Bag", "metadata": {"name": "b"}})
+        );
         let other = bag.clone();
         bag.items.push("x".into());
         assert!(!bag.spec_eq(&other));
-        assert!(!Bag::HAS_STATUS);
-        assert!(Widget::HAS_STATUS);
+        const { assert!(!Bag::HAS_STATUS && Widget::HAS_STATUS) };
         let schema = serde_json::to_value(schemars::schema_for!(Bag)).unwrap();
         assert!(schema["properties"]["data"].is_object(), "{schema}");
         assert!(schema["properties"]["apiVersion"].is_object());

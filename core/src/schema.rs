@@ -15,13 +15,17 @@ use crate::api;
 
 /// The JSON Schema (draft 2020-12) of the kind `K`.
 pub fn schema_for<K: Resource>() -> Schema {
-    SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<K>()
+    SchemaSettings::draft2020_12()
+        .into_generator()
+        .into_root_schema_for::<K>()
 }
 
 /// The OpenAPI 3.0 flavour of `K`'s schema, the dialect of Kubernetes'
 /// `CustomResourceDefinition` `openAPIV3Schema`.
 pub fn openapi_schema_for<K: Resource>() -> Schema {
-    SchemaSettings::openapi3().into_generator().into_root_schema_for::<K>()
+    SchemaSettings::openapi3()
+        .into_generator()
+        .into_root_schema_for::<K>()
 }
 
 macro_rules! builtin_schemas {

@@ -12,7 +12,10 @@ fn every_builtin_kind_has_a_schema_with_the_wire_fields() {
         let value = schema.as_value();
         let props = &value["properties"];
         for field in ["apiVersion", "kind", "metadata"] {
-            assert!(props[field].is_object(), "{kind} schema lacks {field}: {value}");
+            assert!(
+                props[field].is_object(),
+                "{kind} schema lacks {field}: {value}"
+            );
         }
         assert_eq!(value["type"], "object", "{kind}");
     }
@@ -22,10 +25,18 @@ fn every_builtin_kind_has_a_schema_with_the_wire_fields() {
 #[test]
 fn schemas_use_kubernetes_field_names_and_types() {
     let pod = serde_json::to_string(schema::for_kind("Pod").unwrap().as_value()).unwrap();
-    for name in ["containers", "nodeName", "restartPolicy", "podIP", "terminationGracePeriodSeconds", "x-kubernetes-int-or-string"] {
+    for name in [
+        "containers",
+        "nodeName",
+        "restartPolicy",
+        "podIP",
+        "terminationGracePeriodSeconds",
+        "x-kubernetes-int-or-string",
+    ] {
         assert!(pod.contains(name), "Pod schema lacks {name}");
     }
-    let deployment = serde_json::to_string(schema::for_kind("Deployment").unwrap().as_value()).unwrap();
+    let deployment =
+        serde_json::to_string(schema::for_kind("Deployment").unwrap().as_value()).unwrap();
     assert!(deployment.contains("maxSurge") && deployment.contains("matchExpressions"));
 }
 

@@ -1,7 +1,9 @@
 //! Built-in kinds.
 
+pub mod apps;
 pub mod autoscaling;
 pub mod base64;
+pub mod batch;
 pub mod config;
 pub mod endpoint_slice;
 pub mod event;
@@ -11,8 +13,6 @@ pub mod node;
 pub mod object_reference;
 pub mod persistent_volume;
 pub mod persistent_volume_claim;
-pub mod apps;
-pub mod batch;
 pub mod pod;
 pub mod policy;
 pub mod quota;
@@ -21,7 +21,9 @@ pub mod scheduling;
 pub mod service;
 pub mod storage_class;
 
+pub use apps::*;
 pub use autoscaling::*;
+pub use batch::*;
 pub use config::*;
 pub use endpoint_slice::*;
 pub use event::*;
@@ -31,8 +33,6 @@ pub use node::*;
 pub use object_reference::*;
 pub use persistent_volume::*;
 pub use persistent_volume_claim::*;
-pub use apps::*;
-pub use batch::*;
 pub use pod::*;
 pub use policy::*;
 pub use quota::*;

@@ -2,8 +2,8 @@
 
 use super::pod::pod_spec;
 use crate::api::{
-    DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, ReplicaSet, RollingUpdateDaemonSet,
-    RollingUpdateDeployment, RollingUpdateStatefulSetStrategy, StatefulSet,
+    DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, ReplicaSet,
+    RollingUpdateDaemonSet, RollingUpdateDeployment, RollingUpdateStatefulSetStrategy, StatefulSet,
     StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetUpdateStrategy,
 };
 use crate::intstr::IntOrString;
@@ -22,7 +22,9 @@ pub fn replica_set(rs: &mut ReplicaSet) {
 pub fn deployment(d: &mut Deployment) {
     let spec = &mut d.spec;
     spec.replicas.get_or_insert(1);
-    let strategy = spec.strategy.get_or_insert_with(DeploymentStrategy::default);
+    let strategy = spec
+        .strategy
+        .get_or_insert_with(DeploymentStrategy::default);
     if strategy.type_.as_deref().is_none_or(str::is_empty) {
         strategy.type_ = Some("RollingUpdate".to_owned());
     }
@@ -30,10 +32,15 @@ pub fn deployment(d: &mut Deployment) {
         let rolling = strategy
             .rolling_update
             .get_or_insert_with(RollingUpdateDeployment::default);
-        rolling.max_unavailable.get_or_insert_with(|| IntOrString::from("25%"));
-        rolling.max_surge.get_or_insert_with(|| IntOrString::from("25%"));
+        rolling
+            .max_unavailable
+            .get_or_insert_with(|| IntOrString::from("25%"));
+        rolling
+            .max_surge
+            .get_or_insert_with(|| IntOrString::from("25%"));
     }
-    spec.revision_history_limit.get_or_insert(DEFAULT_REVISION_HISTORY_LIMIT);
+    spec.revision_history_limit
+        .get_or_insert(DEFAULT_REVISION_HISTORY_LIMIT);
     spec.progress_deadline_seconds.get_or_insert(600);
     pod_spec(&mut spec.template.spec);
 }
@@ -54,7 +61,8 @@ pub fn daemon_set(ds: &mut DaemonSet) {
         rolling.max_unavailable.get_or_insert(IntOrString::Int(1));
         rolling.max_surge.get_or_insert(IntOrString::Int(0));
     }
-    spec.revision_history_limit.get_or_insert(DEFAULT_REVISION_HISTORY_LIMIT);
+    spec.revision_history_limit
+        .get_or_insert(DEFAULT_REVISION_HISTORY_LIMIT);
     pod_spec(&mut spec.template.spec);
 }
 
@@ -63,7 +71,11 @@ pub fn daemon_set(ds: &mut DaemonSet) {
 pub fn stateful_set(ss: &mut StatefulSet) {
     let spec = &mut ss.spec;
     spec.replicas.get_or_insert(1);
-    if spec.pod_management_policy.as_deref().is_none_or(str::is_empty) {
+    if spec
+        .pod_management_policy
+        .as_deref()
+        .is_none_or(str::is_empty)
+    {
         spec.pod_management_policy = Some("OrderedReady".to_owned());
     }
     let strategy = spec
@@ -88,7 +100,8 @@ pub fn stateful_set(ss: &mut StatefulSet) {
             *field = Some("Retain".to_owned());
         }
     }
-    spec.revision_history_limit.get_or_insert(DEFAULT_REVISION_HISTORY_LIMIT);
+    spec.revision_history_limit
+        .get_or_insert(DEFAULT_REVISION_HISTORY_LIMIT);
     for claim in &mut spec.volume_claim_templates {
         crate::Resource::apply_defaults(claim);
     }
@@ -111,7 +124,10 @@ mod tests {
         assert_eq!(r.max_unavailable, Some(IntOrString::from("25%")));
         assert_eq!(d.spec.revision_history_limit, Some(10));
         assert_eq!(d.spec.progress_deadline_seconds, Some(600));
-        assert_eq!(d.spec.template.spec.restart_policy.as_deref(), Some("Always"));
+        assert_eq!(
+            d.spec.template.spec.restart_policy.as_deref(),
+            Some("Always")
+        );
         let once = d.clone();
         deployment(&mut d);
         assert_eq!(d, once);
@@ -120,7 +136,10 @@ mod tests {
     #[test]
     fn recreate_deployments_get_no_rolling_parameters() {
         let mut d = Deployment::default();
-        d.spec.strategy = Some(DeploymentStrategy { type_: Some("Recreate".into()), rolling_update: None });
+        d.spec.strategy = Some(DeploymentStrategy {
+            type_: Some("Recreate".into()),
+            rolling_update: None,
+        });
         deployment(&mut d);
         assert!(d.spec.strategy.unwrap().rolling_update.is_none());
     }
@@ -130,7 +149,10 @@ mod tests {
         let mut ds = DaemonSet::default();
         daemon_set(&mut ds);
         let r = ds.spec.update_strategy.unwrap().rolling_update.unwrap();
-        assert_eq!((r.max_unavailable, r.max_surge), (Some(IntOrString::Int(1)), Some(IntOrString::Int(0))));
+        assert_eq!(
+            (r.max_unavailable, r.max_surge),
+            (Some(IntOrString::Int(1)), Some(IntOrString::Int(0)))
+        );
         assert_eq!(ds.spec.revision_history_limit, Some(10));
         let mut rs = ReplicaSet::default();
         replica_set(&mut rs);
@@ -144,14 +166,32 @@ mod tests {
     #[test]
     fn stateful_set_defaults() {
         let mut ss = StatefulSet::default();
-        ss.spec.volume_claim_templates.push(crate::api::PersistentVolumeClaim::default());
+        ss.spec
+            .volume_claim_templates
+            .push(crate::api::PersistentVolumeClaim::default());
         stateful_set(&mut ss);
         assert_eq!(ss.spec.replicas, Some(1));
-        assert_eq!(ss.spec.pod_management_policy.as_deref(), Some("OrderedReady"));
+        assert_eq!(
+            ss.spec.pod_management_policy.as_deref(),
+            Some("OrderedReady")
+        );
         let u = ss.spec.update_strategy.as_ref().unwrap();
         assert_eq!(u.rolling_update.as_ref().unwrap().partition, Some(0));
-        let p = ss.spec.persistent_volume_claim_retention_policy.as_ref().unwrap();
-        assert_eq!((p.when_deleted.as_deref(), p.when_scaled.as_deref()), (Some("Retain"), Some("Retain")));
-        assert_eq!(ss.spec.volume_claim_templates[0].spec.volume_mode.as_deref(), Some("Filesystem"));
+        let p = ss
+            .spec
+            .persistent_volume_claim_retention_policy
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            (p.when_deleted.as_deref(), p.when_scaled.as_deref()),
+            (Some("Retain"), Some("Retain"))
+        );
+        assert_eq!(
+            ss.spec.volume_claim_templates[0]
+                .spec
+                .volume_mode
+                .as_deref(),
+            Some("Filesystem")
+        );
     }
 }

@@ -14,7 +14,11 @@ pub fn job(job: &mut Job) {
     }
     spec.parallelism.get_or_insert(1);
     if spec.backoff_limit.is_none() {
-        spec.backoff_limit = Some(if spec.backoff_limit_per_index.is_some() { i32::MAX } else { 6 });
+        spec.backoff_limit = Some(if spec.backoff_limit_per_index.is_some() {
+            i32::MAX
+        } else {
+            6
+        });
     }
     let template_labels = &spec.template.metadata.labels;
     if !template_labels.is_empty() && job.metadata.labels.is_empty() {
@@ -34,7 +38,11 @@ pub fn job(job: &mut Job) {
         }
     }
     if spec.pod_replacement_policy.is_none() {
-        let policy = if spec.pod_failure_policy.is_some() { "Failed" } else { "TerminatingOrFailed" };
+        let policy = if spec.pod_failure_policy.is_some() {
+            "Failed"
+        } else {
+            "TerminatingOrFailed"
+        };
         spec.pod_replacement_policy = Some(policy.to_owned());
     }
     pod_spec(&mut spec.template.spec);
@@ -59,13 +67,23 @@ mod tests {
     #[test]
     fn job_defaults() {
         let mut j = Job::default();
-        j.spec.template.metadata.labels.insert("app".into(), "pi".into());
+        j.spec
+            .template
+            .metadata
+            .labels
+            .insert("app".into(), "pi".into());
         job(&mut j);
         let s = &j.spec;
-        assert_eq!((s.completions, s.parallelism, s.backoff_limit), (Some(1), Some(1), Some(6)));
+        assert_eq!(
+            (s.completions, s.parallelism, s.backoff_limit),
+            (Some(1), Some(1), Some(6))
+        );
         assert_eq!(s.completion_mode.as_deref(), Some("NonIndexed"));
         assert_eq!(s.suspend, Some(false));
-        assert_eq!(s.pod_replacement_policy.as_deref(), Some("TerminatingOrFailed"));
+        assert_eq!(
+            s.pod_replacement_policy.as_deref(),
+            Some("TerminatingOrFailed")
+        );
         assert_eq!(j.metadata.labels["app"], "pi");
         let once = j.clone();
         job(&mut j);
@@ -78,7 +96,10 @@ mod tests {
         j.spec.parallelism = Some(3);
         j.spec.backoff_limit_per_index = Some(2);
         job(&mut j);
-        assert_eq!(j.spec.completions, None, "a work queue Job keeps completions unset");
+        assert_eq!(
+            j.spec.completions, None,
+            "a work queue Job keeps completions unset"
+        );
         assert_eq!(j.spec.backoff_limit, Some(i32::MAX));
         let mut j = Job::default();
         j.spec.completions = Some(5);
@@ -92,8 +113,21 @@ mod tests {
         cron_job(&mut c);
         let s = &c.spec;
         assert_eq!(s.concurrency_policy.as_deref(), Some("Allow"));
-        assert_eq!((s.suspend, s.successful_jobs_history_limit, s.failed_jobs_history_limit), (Some(false), Some(3), Some(1)));
-        assert_eq!(s.job_template.spec.backoff_limit, None, "job defaults apply to Jobs, not templates");
-        assert_eq!(s.job_template.spec.template.spec.dns_policy.as_deref(), Some("ClusterFirst"));
+        assert_eq!(
+            (
+                s.suspend,
+                s.successful_jobs_history_limit,
+                s.failed_jobs_history_limit
+            ),
+            (Some(false), Some(3), Some(1))
+        );
+        assert_eq!(
+            s.job_template.spec.backoff_limit, None,
+            "job defaults apply to Jobs, not templates"
+        );
+        assert_eq!(
+            s.job_template.spec.template.spec.dns_policy.as_deref(),
+            Some("ClusterFirst")
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! `SetDefaults_PodSpec`, `SetDefaults_Container`, probes, ports and volumes).
 
 use crate::api::{
-    Container, HttpGetAction, Pod, PodSecurityContext, PodSpec, Probe, ResourceRequirements, Volume, VolumeProjection,
+    Container, HttpGetAction, Pod, PodSecurityContext, PodSpec, Probe, ResourceRequirements,
+    Volume, VolumeProjection,
 };
 
 /// The grace period between SIGTERM and SIGKILL when none is given.
@@ -17,7 +18,11 @@ pub const DEFAULT_MODE: i32 = 0o644;
 pub fn pod(pod: &mut Pod) {
     let spec = &mut pod.spec;
     pod_spec(spec);
-    for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut()) {
+    for c in spec
+        .containers
+        .iter_mut()
+        .chain(spec.init_containers.iter_mut())
+    {
         if let Some(resources) = c.resources.as_mut() {
             requests_from_limits(resources);
         }
@@ -27,7 +32,11 @@ pub fn pod(pod: &mut Pod) {
     }
     spec.enable_service_links.get_or_insert(true);
     if spec.host_network == Some(true) {
-        for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut()) {
+        for c in spec
+            .containers
+            .iter_mut()
+            .chain(spec.init_containers.iter_mut())
+        {
             for port in &mut c.ports {
                 if port.host_port.unwrap_or(0) == 0 {
                     port.host_port = Some(port.container_port);
@@ -50,11 +59,16 @@ fn requests_from_limits(resources: &mut ResourceRequirements) {
 pub fn pod_spec(spec: &mut PodSpec) {
     set_if_empty(&mut spec.dns_policy, "ClusterFirst");
     set_if_empty(&mut spec.restart_policy, "Always");
-    spec.security_context.get_or_insert_with(PodSecurityContext::default);
+    spec.security_context
+        .get_or_insert_with(PodSecurityContext::default);
     spec.termination_grace_period_seconds
         .get_or_insert(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS);
     set_if_empty(&mut spec.scheduler_name, DEFAULT_SCHEDULER_NAME);
-    for c in spec.containers.iter_mut().chain(spec.init_containers.iter_mut()) {
+    for c in spec
+        .containers
+        .iter_mut()
+        .chain(spec.init_containers.iter_mut())
+    {
         container(c);
     }
     for v in &mut spec.volumes {
@@ -86,7 +100,11 @@ pub fn image_tag(image: &str) -> &str {
 fn container(c: &mut Container) {
     if c.image_pull_policy.as_deref().is_none_or(str::is_empty) {
         let tag = image_tag(c.image.as_deref().unwrap_or(""));
-        let policy = if tag == "latest" { "Always" } else { "IfNotPresent" };
+        let policy = if tag == "latest" {
+            "Always"
+        } else {
+            "IfNotPresent"
+        };
         c.image_pull_policy = Some(policy.to_owned());
     }
     set_if_empty(&mut c.termination_message_path, "/dev/termination-log");
@@ -99,14 +117,21 @@ fn container(c: &mut Container) {
             set_if_empty(&mut field.api_version, "v1");
         }
     }
-    for probe in [&mut c.liveness_probe, &mut c.readiness_probe, &mut c.startup_probe]
-        .into_iter()
-        .flatten()
+    for probe in [
+        &mut c.liveness_probe,
+        &mut c.readiness_probe,
+        &mut c.startup_probe,
+    ]
+    .into_iter()
+    .flatten()
     {
         self::probe(probe);
     }
     if let Some(lifecycle) = c.lifecycle.as_mut() {
-        for handler in [&mut lifecycle.post_start, &mut lifecycle.pre_stop].into_iter().flatten() {
+        for handler in [&mut lifecycle.post_start, &mut lifecycle.pre_stop]
+            .into_iter()
+            .flatten()
+        {
             if let Some(get) = handler.http_get.as_mut() {
                 http_get(get);
             }
@@ -174,8 +199,14 @@ fn volume(v: &mut Volume) {
     if let Some(h) = v.host_path.as_mut() {
         h.type_.get_or_insert_with(String::new);
     }
-    if let Some(e) = v.ephemeral.as_mut().and_then(|e| e.volume_claim_template.as_mut()) {
-        e.spec.volume_mode.get_or_insert_with(|| "Filesystem".to_owned());
+    if let Some(e) = v
+        .ephemeral
+        .as_mut()
+        .and_then(|e| e.volume_claim_template.as_mut())
+    {
+        e.spec
+            .volume_mode
+            .get_or_insert_with(|| "Filesystem".to_owned());
     }
 }
 
@@ -222,36 +253,53 @@ pub(crate) fn has_legacy_source(v: &Volume) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector, SecretVolumeSource};
+    use crate::api::{
+        ContainerPort, EnvVar, EnvVarSource, ObjectFieldSelector, SecretVolumeSource,
+    };
 
     fn web_pod() -> Pod {
         let mut pod = Pod::default();
         pod.spec.containers.push(Container {
             name: "web".into(),
             image: Some("nginx".into()),
-            ports: vec![ContainerPort { container_port: 80, ..ContainerPort::default() }],
+            ports: vec![ContainerPort {
+                container_port: 80,
+                ..ContainerPort::default()
+            }],
             resources: Some(ResourceRequirements {
                 limits: [("cpu".to_owned(), "1".parse().unwrap())].into(),
                 ..ResourceRequirements::default()
             }),
             readiness_probe: Some(Probe {
-                http_get: Some(HttpGetAction { port: 80.into(), ..HttpGetAction::default() }),
+                http_get: Some(HttpGetAction {
+                    port: 80.into(),
+                    ..HttpGetAction::default()
+                }),
                 ..Probe::default()
             }),
             env: vec![EnvVar {
                 name: "POD".into(),
                 value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector { field_path: "metadata.name".into(), ..ObjectFieldSelector::default() }),
+                    field_ref: Some(ObjectFieldSelector {
+                        field_path: "metadata.name".into(),
+                        ..ObjectFieldSelector::default()
+                    }),
                     ..EnvVarSource::default()
                 }),
                 ..EnvVar::default()
             }],
             ..Container::default()
         });
-        pod.spec.volumes.push(Volume { name: "scratch".into(), ..Volume::default() });
+        pod.spec.volumes.push(Volume {
+            name: "scratch".into(),
+            ..Volume::default()
+        });
         pod.spec.volumes.push(Volume {
             name: "creds".into(),
-            secret: Some(SecretVolumeSource { secret_name: Some("s".into()), ..SecretVolumeSource::default() }),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some("s".into()),
+                ..SecretVolumeSource::default()
+            }),
             ..Volume::default()
         });
         pod
@@ -269,21 +317,55 @@ mod tests {
         assert_eq!(s.enable_service_links, Some(true));
         assert_eq!(s.security_context, Some(PodSecurityContext::default()));
         let c = &s.containers[0];
-        assert_eq!(c.image_pull_policy.as_deref(), Some("Always"), "no tag means latest");
-        assert_eq!(c.termination_message_path.as_deref(), Some("/dev/termination-log"));
+        assert_eq!(
+            c.image_pull_policy.as_deref(),
+            Some("Always"),
+            "no tag means latest"
+        );
+        assert_eq!(
+            c.termination_message_path.as_deref(),
+            Some("/dev/termination-log")
+        );
         assert_eq!(c.termination_message_policy.as_deref(), Some("File"));
         assert_eq!(c.ports[0].protocol.as_deref(), Some("TCP"));
         assert_eq!(c.ports[0].host_port, None);
         let r = c.resources.as_ref().unwrap();
-        assert_eq!(r.requests["cpu"].to_string(), "1", "requests default to limits");
+        assert_eq!(
+            r.requests["cpu"].to_string(),
+            "1",
+            "requests default to limits"
+        );
         let probe = c.readiness_probe.as_ref().unwrap();
-        assert_eq!((probe.timeout_seconds, probe.period_seconds, probe.success_threshold, probe.failure_threshold), (Some(1), Some(10), Some(1), Some(3)));
+        assert_eq!(
+            (
+                probe.timeout_seconds,
+                probe.period_seconds,
+                probe.success_threshold,
+                probe.failure_threshold
+            ),
+            (Some(1), Some(10), Some(1), Some(3))
+        );
         let get = probe.http_get.as_ref().unwrap();
-        assert_eq!((get.path.as_deref(), get.scheme.as_deref()), (Some("/"), Some("HTTP")));
-        let field = c.env[0].value_from.as_ref().unwrap().field_ref.as_ref().unwrap();
+        assert_eq!(
+            (get.path.as_deref(), get.scheme.as_deref()),
+            (Some("/"), Some("HTTP"))
+        );
+        let field = c.env[0]
+            .value_from
+            .as_ref()
+            .unwrap()
+            .field_ref
+            .as_ref()
+            .unwrap();
         assert_eq!(field.api_version.as_deref(), Some("v1"));
-        assert!(s.volumes[0].empty_dir.is_some(), "a volume without a source is an emptyDir");
-        assert_eq!(s.volumes[1].secret.as_ref().unwrap().default_mode, Some(420));
+        assert!(
+            s.volumes[0].empty_dir.is_some(),
+            "a volume without a source is an emptyDir"
+        );
+        assert_eq!(
+            s.volumes[1].secret.as_ref().unwrap().default_mode,
+            Some(420)
+        );
     }
 
     #[test]
@@ -296,7 +378,10 @@ mod tests {
         pod(&mut p);
         assert_eq!(p, once);
         assert_eq!(p.spec.restart_policy.as_deref(), Some("Never"));
-        assert_eq!(p.spec.containers[0].image_pull_policy.as_deref(), Some("IfNotPresent"));
+        assert_eq!(
+            p.spec.containers[0].image_pull_policy.as_deref(),
+            Some("IfNotPresent")
+        );
     }
 
     #[test]
@@ -304,7 +389,14 @@ mod tests {
         let mut spec = web_pod().spec;
         pod_spec(&mut spec);
         assert_eq!(spec.enable_service_links, None);
-        assert!(spec.containers[0].resources.as_ref().unwrap().requests.is_empty());
+        assert!(
+            spec.containers[0]
+                .resources
+                .as_ref()
+                .unwrap()
+                .requests
+                .is_empty()
+        );
     }
 
     #[test]
@@ -318,9 +410,14 @@ mod tests {
     #[test]
     fn image_tags_parse_like_kubernetes() {
         for (image, tag) in [
-            ("nginx", "latest"), ("nginx:1.27", "1.27"), ("nginx:latest", "latest"),
-            ("registry:5000/team/app", "latest"), ("registry:5000/team/app:v2", "v2"),
-            ("app@sha256:abc", ""), ("app:v1@sha256:abc", "v1"), ("", "latest"),
+            ("nginx", "latest"),
+            ("nginx:1.27", "1.27"),
+            ("nginx:latest", "latest"),
+            ("registry:5000/team/app", "latest"),
+            ("registry:5000/team/app:v2", "v2"),
+            ("app@sha256:abc", ""),
+            ("app:v1@sha256:abc", "v1"),
+            ("", "latest"),
         ] {
             assert_eq!(image_tag(image), tag, "{image}");
         }

@@ -56,7 +56,10 @@ impl LabelSelector {
         V: Into<String>,
     {
         LabelSelector {
-            match_labels: labels.into_iter().map(|(k, v)| (k.into(), v.into())).collect(),
+            match_labels: labels
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
             match_expressions: Vec::new(),
         }
     }
@@ -75,7 +78,7 @@ impl LabelSelector {
         }
         let mut selector = Selector::everything();
         for (k, v) in &self.match_labels {
-            selector = selector.add(Requirement::new(k, Operator::Equals, [v.as_str()])?);
+            selector = selector.and(Requirement::new(k, Operator::Equals, [v.as_str()])?);
         }
         for expr in &self.match_expressions {
             let op = match expr.operator {
@@ -84,7 +87,11 @@ impl LabelSelector {
                 LabelSelectorOperator::Exists => Operator::Exists,
                 LabelSelectorOperator::DoesNotExist => Operator::DoesNotExist,
             };
-            selector = selector.add(Requirement::new(&expr.key, op, expr.values.iter().map(String::as_str))?);
+            selector = selector.and(Requirement::new(
+                &expr.key,
+                op,
+                expr.values.iter().map(String::as_str),
+            )?);
         }
         Ok(selector)
     }

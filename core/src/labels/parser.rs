@@ -50,9 +50,9 @@ impl Parser {
             let (tok, lit) = self.lookahead(Context::Values);
             match tok {
                 Token::Identifier | Token::DoesNotExist => {
-                    let r = self
-                        .requirement()
-                        .map_err(|e| err(format!("unable to parse requirement: {}", e.message())))?;
+                    let r = self.requirement().map_err(|e| {
+                        err(format!("unable to parse requirement: {}", e.message()))
+                    })?;
                     requirements.push(r);
                     let (t, l) = self.consume(Context::Values);
                     match t {
@@ -60,10 +60,16 @@ impl Parser {
                         Token::Comma => {
                             let (t2, l2) = self.lookahead(Context::Values);
                             if t2 != Token::Identifier && t2 != Token::DoesNotExist {
-                                return Err(err(format!("found '{l2}', expected: identifier after ','")));
+                                return Err(err(format!(
+                                    "found '{l2}', expected: identifier after ','"
+                                )));
                             }
                         }
-                        _ => return Err(err(format!("found '{l}', expected: ',' or 'end of string'"))),
+                        _ => {
+                            return Err(err(format!(
+                                "found '{l}', expected: ',' or 'end of string'"
+                            )));
+                        }
                     }
                 }
                 Token::EndOfString => return Ok(requirements),
@@ -145,7 +151,9 @@ impl Parser {
                 self.consume(Context::Values);
                 Ok(BTreeSet::from([String::new()]))
             }
-            _ => Err(err(format!("found '{lit}', expected: ',', ')' or identifier"))),
+            _ => Err(err(format!(
+                "found '{lit}', expected: ',', ')' or identifier"
+            ))),
         }
     }
 

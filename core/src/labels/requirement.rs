@@ -86,7 +86,9 @@ impl Requirement {
                 "values: Invalid value: {}: for 'in', 'notin' operators, values set can't be empty",
                 shown()
             )),
-            Operator::Equals | Operator::DoubleEquals | Operator::NotEquals if values.len() != 1 => {
+            Operator::Equals | Operator::DoubleEquals | Operator::NotEquals
+                if values.len() != 1 =>
+            {
                 errs.push(format!(
                     "values: Invalid value: {}: exact-match compatibility requires one single value",
                     shown()
@@ -116,7 +118,10 @@ impl Requirement {
         for (i, v) in values.iter().enumerate() {
             let msgs = names::is_valid_label_value(v);
             if !msgs.is_empty() {
-                errs.push(format!("values[{i}]: Invalid value: {v:?}: {}", msgs.join("; ")));
+                errs.push(format!(
+                    "values[{i}]: Invalid value: {v:?}: {}",
+                    msgs.join("; ")
+                ));
             }
         }
         if !errs.is_empty() {

@@ -72,7 +72,7 @@ impl Selector {
 
     /// Adds a requirement, keeping requirements sorted by key.
     #[must_use]
-    pub fn add(mut self, requirement: Requirement) -> Selector {
+    pub fn and(mut self, requirement: Requirement) -> Selector {
         let at = self
             .requirements
             .partition_point(|r| r.key() <= requirement.key());
@@ -84,7 +84,10 @@ impl Selector {
     /// single-value `in` requirement pins it (`RequiresExactMatch`).
     pub fn requires_exact_match(&self, label: &str) -> Option<&str> {
         self.requirements.iter().find_map(|r| {
-            let pins = matches!(r.operator(), Operator::Equals | Operator::DoubleEquals | Operator::In);
+            let pins = matches!(
+                r.operator(),
+                Operator::Equals | Operator::DoubleEquals | Operator::In
+            );
             match r.values() {
                 [only] if pins && r.key() == label => Some(only.as_str()),
                 _ => None,
@@ -96,7 +99,8 @@ impl Selector {
 impl Requirement {
     /// A requirement built from already-valid parts (label sets from objects).
     pub(super) fn unchecked(key: &str, operator: Operator, value: &str) -> Requirement {
-        Requirement::new(key, operator, [value]).unwrap_or_else(|_| Requirement::raw(key, operator, value))
+        Requirement::new(key, operator, [value])
+            .unwrap_or_else(|_| Requirement::raw(key, operator, value))
     }
 }
 

@@ -5,7 +5,10 @@ use proptest::prelude::*;
 use super::*;
 
 fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 #[test]
@@ -49,13 +52,23 @@ fn valid_selectors_print_canonically() {
         ("notin in (in)", "notin in (in)"),
         ("x in (in,notin)", "x in (in,notin)"),
         ("x=in", "x=in"),
-        ("env in (prod, staging),tier notin (frontend),!canary,replicas>2", "!canary,env in (prod,staging),replicas>2,tier notin (frontend)"),
-        ("x=a,y!=b,z in (c),w notin (d),v,!u,t>1,s<2", "s<2,t>1,!u,v,w notin (d),x=a,y!=b,z in (c)"),
+        (
+            "env in (prod, staging),tier notin (frontend),!canary,replicas>2",
+            "!canary,env in (prod,staging),replicas>2,tier notin (frontend)",
+        ),
+        (
+            "x=a,y!=b,z in (c),w notin (d),v,!u,t>1,s<2",
+            "s<2,t>1,!u,v,w notin (d),x=a,y!=b,z in (c)",
+        ),
     ];
     for (input, canonical) in table {
         let s = Selector::parse(input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
         assert_eq!(s.to_string(), canonical, "{input:?}");
-        assert_eq!(Selector::parse(canonical).unwrap(), s, "{canonical:?} parses back");
+        assert_eq!(
+            Selector::parse(canonical).unwrap(),
+            s,
+            "{canonical:?} parses back"
+        );
     }
 }
 
@@ -66,12 +79,24 @@ fn invalid_selectors_are_errors_with_kubernetes_messages() {
         ("x>-1", "values[0]: Invalid value: \"-1\""),
         ("x==a==b", "expected: ',' or 'end of string'"),
         ("!x=a", "found '=', expected: ',' or 'end of string'"),
-        ("x<a", "for 'Gt', 'Lt' operators, the value must be an integer"),
-        ("x>a", "for 'Gt', 'Lt' operators, the value must be an integer"),
+        (
+            "x<a",
+            "for 'Gt', 'Lt' operators, the value must be an integer",
+        ),
+        (
+            "x>a",
+            "for 'Gt', 'Lt' operators, the value must be an integer",
+        ),
         ("x>1.5", "the value must be an integer"),
         ("x>", "the value must be an integer"),
-        ("=a", "found '=', expected: !, identifier, or 'end of string'"),
-        (",", "found ',', expected: !, identifier, or 'end of string'"),
+        (
+            "=a",
+            "found '=', expected: !, identifier, or 'end of string'",
+        ),
+        (
+            ",",
+            "found ',', expected: !, identifier, or 'end of string'",
+        ),
         ("x,", "found '', expected: identifier after ','"),
         ("x,,y", "found ',', expected: identifier after ','"),
         ("x!", "found '!', expected: in, notin, =, ==, !=, gt, lt"),
@@ -95,28 +120,72 @@ fn invalid_selectors_are_errors_with_kubernetes_messages() {
         let err = Selector::parse(input).unwrap_err();
         assert!(err.to_string().contains(message), "{input:?}: {err}");
         if message.starts_with("found") && !input.is_empty() && input != "," && input != "=a" {
-            assert!(err.to_string().starts_with("unable to parse requirement") || !err.to_string().contains("requirement"), "{input:?}: {err}");
+            assert!(
+                err.to_string().starts_with("unable to parse requirement")
+                    || !err.to_string().contains("requirement"),
+                "{input:?}: {err}"
+            );
         }
     }
     let long_key = format!("{}=a", "k".repeat(64));
-    assert!(Selector::parse(&long_key).unwrap_err().to_string().contains("name part must be no more than 63 characters"));
+    assert!(
+        Selector::parse(&long_key)
+            .unwrap_err()
+            .to_string()
+            .contains("name part must be no more than 63 characters")
+    );
     let long_value = format!("k={}", "v".repeat(64));
-    assert!(Selector::parse(&long_value).unwrap_err().to_string().contains("must be no more than 63 characters"));
+    assert!(
+        Selector::parse(&long_value)
+            .unwrap_err()
+            .to_string()
+            .contains("must be no more than 63 characters")
+    );
 }
 
 #[test]
 fn matching_follows_each_operator() {
     let set = labels(&[("x", "a"), ("n", "5"), ("e", "")]);
     let table = [
-        ("x=a", true), ("x=b", false), ("x==a", true), ("y=a", false), ("x!=a", false), ("x!=b", true),
-        ("y!=a", true), ("x in (a,b)", true), ("x in (b,c)", false), ("y in (a)", false),
-        ("x notin (a)", false), ("x notin (b)", true), ("y notin (a)", true), ("x", true), ("y", false),
-        ("!x", false), ("!y", true), ("n>4", true), ("n>5", false), ("n<6", true), ("n<5", false),
-        ("n>0", true), ("x>1", false), ("y>1", false), ("y<1", false), ("e=", true), ("e in ()", true),
-        ("x in ()", false), ("x=a,n>4,!y", true), ("x=a,n>5", false), ("", true), ("x=a,x=b", false),
+        ("x=a", true),
+        ("x=b", false),
+        ("x==a", true),
+        ("y=a", false),
+        ("x!=a", false),
+        ("x!=b", true),
+        ("y!=a", true),
+        ("x in (a,b)", true),
+        ("x in (b,c)", false),
+        ("y in (a)", false),
+        ("x notin (a)", false),
+        ("x notin (b)", true),
+        ("y notin (a)", true),
+        ("x", true),
+        ("y", false),
+        ("!x", false),
+        ("!y", true),
+        ("n>4", true),
+        ("n>5", false),
+        ("n<6", true),
+        ("n<5", false),
+        ("n>0", true),
+        ("x>1", false),
+        ("y>1", false),
+        ("y<1", false),
+        ("e=", true),
+        ("e in ()", true),
+        ("x in ()", false),
+        ("x=a,n>4,!y", true),
+        ("x=a,n>5", false),
+        ("", true),
+        ("x=a,x=b", false),
     ];
     for (selector, expected) in table {
-        assert_eq!(Selector::parse(selector).unwrap().matches(&set), expected, "{selector:?}");
+        assert_eq!(
+            Selector::parse(selector).unwrap().matches(&set),
+            expected,
+            "{selector:?}"
+        );
     }
     assert!(Selector::everything().matches(&set));
     assert!(!Selector::nothing().matches(&set));
@@ -125,17 +194,39 @@ fn matching_follows_each_operator() {
 
 #[test]
 fn requirements_validate_like_new_requirement() {
-    assert!(Requirement::new("x", Operator::In, Vec::<String>::new()).unwrap_err().to_string().contains("values set can't be empty"));
-    assert!(Requirement::new("x", Operator::Equals, ["a", "b"]).unwrap_err().to_string().contains("exact-match compatibility requires one single value"));
-    assert!(Requirement::new("x", Operator::Exists, ["a"]).unwrap_err().to_string().contains("values set must be empty"));
-    assert!(Requirement::new("x", Operator::GreaterThan, ["1", "2"]).unwrap_err().to_string().contains("exactly one value is required"));
+    assert!(
+        Requirement::new("x", Operator::In, Vec::<String>::new())
+            .unwrap_err()
+            .to_string()
+            .contains("values set can't be empty")
+    );
+    assert!(
+        Requirement::new("x", Operator::Equals, ["a", "b"])
+            .unwrap_err()
+            .to_string()
+            .contains("exact-match compatibility requires one single value")
+    );
+    assert!(
+        Requirement::new("x", Operator::Exists, ["a"])
+            .unwrap_err()
+            .to_string()
+            .contains("values set must be empty")
+    );
+    assert!(
+        Requirement::new("x", Operator::GreaterThan, ["1", "2"])
+            .unwrap_err()
+            .to_string()
+            .contains("exactly one value is required")
+    );
     assert!(Requirement::new("x y", Operator::Exists, Vec::<String>::new()).is_err());
     let r = Requirement::new("x", Operator::In, ["b", "a", "b"]).unwrap();
     assert_eq!(r.values(), ["a", "b"]);
     assert_eq!(r.to_string(), "x in (a,b)");
     assert_eq!(r.key(), "x");
     assert_eq!(r.operator(), Operator::In);
-    let s = Selector::everything().add(r).add(Requirement::new("a", Operator::Exists, Vec::<String>::new()).unwrap());
+    let s = Selector::everything()
+        .and(r)
+        .and(Requirement::new("a", Operator::Exists, Vec::<String>::new()).unwrap());
     assert_eq!(s.to_string(), "a,x in (a,b)");
 }
 
@@ -168,22 +259,45 @@ fn label_selectors_convert_like_kubernetes() {
     }))
     .unwrap();
     let s = ls.to_selector().unwrap();
-    assert_eq!(s.to_string(), "app=web,!canary,env notin (dev),tier in (api,web),zone");
+    assert_eq!(
+        s.to_string(),
+        "app=web,!canary,env notin (dev),tier in (api,web),zone"
+    );
     assert!(ls.matches(&labels(&[("app", "web"), ("tier", "api"), ("zone", "a")])));
-    assert!(!ls.matches(&labels(&[("app", "web"), ("tier", "api"), ("zone", "a"), ("canary", "1")])));
+    assert!(!ls.matches(&labels(&[
+        ("app", "web"),
+        ("tier", "api"),
+        ("zone", "a"),
+        ("canary", "1")
+    ])));
     let back = serde_json::to_value(&ls).unwrap();
-    assert_eq!(back["matchExpressions"][1], serde_json::json!({"key": "canary", "operator": "DoesNotExist"}));
+    assert_eq!(
+        back["matchExpressions"][1],
+        serde_json::json!({"key": "canary", "operator": "DoesNotExist"})
+    );
     let bad: LabelSelector = serde_json::from_value(serde_json::json!({
         "matchExpressions": [{"key": "tier", "operator": "In"}]
     }))
     .unwrap();
-    assert!(bad.to_selector().unwrap_err().to_string().contains("values set can't be empty"));
+    assert!(
+        bad.to_selector()
+            .unwrap_err()
+            .to_string()
+            .contains("values set can't be empty")
+    );
     assert!(!bad.matches(&labels(&[])));
     let bad = LabelSelector::from_match_labels([("app", "-bad-")]);
     assert!(bad.to_selector().is_err());
-    let err = serde_json::from_value::<LabelSelector>(serde_json::json!({"matchLabel": {}})).unwrap_err();
-    assert!(err.to_string().contains("unknown field `matchLabel`"), "{err}");
-    let err = serde_json::from_value::<LabelSelector>(serde_json::json!({"matchExpressions": [{"key": "a", "operator": "Maybe"}]})).unwrap_err();
+    let err =
+        serde_json::from_value::<LabelSelector>(serde_json::json!({"matchLabel": {}})).unwrap_err();
+    assert!(
+        err.to_string().contains("unknown field `matchLabel`"),
+        "{err}"
+    );
+    let err = serde_json::from_value::<LabelSelector>(
+        serde_json::json!({"matchExpressions": [{"key": "a", "operator": "Maybe"}]}),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("Maybe"), "{err}");
 }
 
@@ -195,30 +309,39 @@ fn key() -> impl Strategy<Value = String> {
 }
 
 fn value() -> impl Strategy<Value = String> {
-    prop_oneof![Just(String::new()), "[A-Za-z0-9]([A-Za-z0-9_.-]{0,6}[A-Za-z0-9])?"]
+    prop_oneof![
+        Just(String::new()),
+        "[A-Za-z0-9]([A-Za-z0-9_.-]{0,6}[A-Za-z0-9])?"
+    ]
 }
 
 fn requirement() -> impl Strategy<Value = Requirement> {
-    (key(), 0..9_u8, prop::collection::vec(value(), 1..4), 0_i64..100).prop_map(|(k, op, vals, n)| {
-        let (op, values): (Operator, Vec<String>) = match op {
-            0 => (Operator::Equals, vec![vals[0].clone()]),
-            1 => (Operator::DoubleEquals, vec![vals[0].clone()]),
-            2 => (Operator::NotEquals, vec![vals[0].clone()]),
-            3 => (Operator::In, vals),
-            4 => (Operator::NotIn, vals),
-            5 => (Operator::Exists, vec![]),
-            6 => (Operator::DoesNotExist, vec![]),
-            7 => (Operator::GreaterThan, vec![n.to_string()]),
-            _ => (Operator::LessThan, vec![n.to_string()]),
-        };
-        Requirement::new(&k, op, values).unwrap()
-    })
+    (
+        key(),
+        0..9_u8,
+        prop::collection::vec(value(), 1..4),
+        0_i64..100,
+    )
+        .prop_map(|(k, op, vals, n)| {
+            let (op, values): (Operator, Vec<String>) = match op {
+                0 => (Operator::Equals, vec![vals[0].clone()]),
+                1 => (Operator::DoubleEquals, vec![vals[0].clone()]),
+                2 => (Operator::NotEquals, vec![vals[0].clone()]),
+                3 => (Operator::In, vals),
+                4 => (Operator::NotIn, vals),
+                5 => (Operator::Exists, vec![]),
+                6 => (Operator::DoesNotExist, vec![]),
+                7 => (Operator::GreaterThan, vec![n.to_string()]),
+                _ => (Operator::LessThan, vec![n.to_string()]),
+            };
+            Requirement::new(&k, op, values).unwrap()
+        })
 }
 
 proptest! {
     #[test]
     fn display_parses_back_to_the_same_selector(reqs in prop::collection::vec(requirement(), 0..5), set in prop::collection::btree_map(key(), value(), 0..5)) {
-        let s = reqs.into_iter().fold(Selector::everything(), Selector::add);
+        let s = reqs.into_iter().fold(Selector::everything(), Selector::and);
         let text = s.to_string();
         let again = Selector::parse(&text).unwrap();
         prop_assert_eq!(again.to_string(), text);

@@ -103,7 +103,10 @@ fn identity(doc: &Value) -> Option<String> {
 
 fn decode(index: usize, doc: Value, registry: &KindRegistry) -> Result<Object, ManifestError> {
     if !doc.is_object() {
-        return Err(ManifestError::document(index, "a document must be a mapping with apiVersion and kind"));
+        return Err(ManifestError::document(
+            index,
+            "a document must be a mapping with apiVersion and kind",
+        ));
     }
     let object = identity(&doc);
     let field = |name: &str| doc.get(name).and_then(Value::as_str).map(str::to_owned);
@@ -125,7 +128,8 @@ fn decode(index: usize, doc: Value, registry: &KindRegistry) -> Result<Object, M
         return result.map_err(|e| fail(&e.path().to_string(), e.into_inner().to_string()));
     }
     if let Some(info) = registry.get(&api_version, &kind_name) {
-        info.check(&doc).map_err(|(path, reason)| fail(&path, reason))?;
+        info.check(&doc)
+            .map_err(|(path, reason)| fail(&path, reason))?;
         let dynamic: DynamicObject = serde_path_to_error::deserialize(doc)
             .map_err(|e| fail(&e.path().to_string(), e.into_inner().to_string()))?;
         return Ok(Object::Dynamic(dynamic));
@@ -134,12 +138,20 @@ fn decode(index: usize, doc: Value, registry: &KindRegistry) -> Result<Object, M
         .iter()
         .filter(|(_, k)| *k == kind_name)
         .map(|(v, _)| *v)
-        .chain(registry.iter().filter(|i| i.kind == kind_name).map(|i| i.api_version.as_str()))
+        .chain(
+            registry
+                .iter()
+                .filter(|i| i.kind == kind_name)
+                .map(|i| i.api_version.as_str()),
+        )
         .collect();
     if !served.is_empty() {
         return Err(fail(
             "apiVersion",
-            format!("{kind_name} is served as {}, not {api_version:?}", served.join(", ")),
+            format!(
+                "{kind_name} is served as {}, not {api_version:?}",
+                served.join(", ")
+            ),
         ));
     }
     let mut known: Vec<&str> = BUILTIN_KINDS.iter().map(|(_, k)| *k).collect();
@@ -147,6 +159,9 @@ fn decode(index: usize, doc: Value, registry: &KindRegistry) -> Result<Object, M
     known.sort_unstable();
     Err(fail(
         "kind",
-        format!("unknown kind {kind_name:?} ({api_version}); known kinds: {}", known.join(", ")),
+        format!(
+            "unknown kind {kind_name:?} ({api_version}); known kinds: {}",
+            known.join(", ")
+        ),
     ))
 }

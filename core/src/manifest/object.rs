@@ -91,6 +91,7 @@ macro_rules! objects {
 
             /// Converts into the typed kind `K`, or gives the object back if it is another
             /// kind. A dynamic object of `K`'s `apiVersion` and `kind` is decoded into `K`.
+            #[allow(clippy::result_large_err, reason = "the object itself is given back")]
             pub fn into_resource<K: Resource>(self) -> Result<K, Object> {
                 let boxed: Box<dyn Any> = match self {
                     $(Object::$kind(o) => Box::new(o),)*

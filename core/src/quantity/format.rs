@@ -20,7 +20,7 @@ pub(super) fn scale_to_nanos(v: i128, scale: i32) -> i128 {
         for _ in 0..shift.unsigned_abs() {
             match divisor.checked_mul(10) {
                 Some(d) => divisor = d,
-                None => return i128::from(v.signum()),
+                None => return v.signum(),
             }
         }
         let q = v / divisor;
@@ -35,9 +35,7 @@ pub(super) fn canonical(nanos: i128, format: Format) -> String {
         return "0".to_owned();
     }
     match format {
-        Format::BinarySI
-            if nanos.abs() >= 1024 * NANOS_PER_UNIT && nanos % NANOS_PER_UNIT == 0 =>
-        {
+        Format::BinarySI if nanos.abs() >= 1024 * NANOS_PER_UNIT && nanos % NANOS_PER_UNIT == 0 => {
             binary(nanos / NANOS_PER_UNIT)
         }
         Format::BinarySI | Format::DecimalSI => decimal(nanos, false),

@@ -235,14 +235,20 @@ impl Sub for Quantity {
 impl<'a> Add<&'a Quantity> for &Quantity {
     type Output = Quantity;
     fn add(self, rhs: &'a Quantity) -> Quantity {
-        Quantity::from_nanos(self.nanos.saturating_add(rhs.nanos), self.result_format(rhs))
+        Quantity::from_nanos(
+            self.nanos.saturating_add(rhs.nanos),
+            self.result_format(rhs),
+        )
     }
 }
 
 impl<'a> Sub<&'a Quantity> for &Quantity {
     type Output = Quantity;
     fn sub(self, rhs: &'a Quantity) -> Quantity {
-        Quantity::from_nanos(self.nanos.saturating_sub(rhs.nanos), self.result_format(rhs))
+        Quantity::from_nanos(
+            self.nanos.saturating_sub(rhs.nanos),
+            self.result_format(rhs),
+        )
     }
 }
 

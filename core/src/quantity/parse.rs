@@ -79,7 +79,12 @@ fn split(s: &str) -> Result<Pieces<'_>, QuantityErrorKind> {
         pos += 1;
     }
     if pos >= end {
-        return Ok(Pieces { positive, num: "0", denom: "", suffix: "" });
+        return Ok(Pieces {
+            positive,
+            num: "0",
+            denom: "",
+            suffix: "",
+        });
     }
     let num_start = pos;
     while pos < end && is_digit(b[pos]) {
@@ -87,7 +92,12 @@ fn split(s: &str) -> Result<Pieces<'_>, QuantityErrorKind> {
     }
     let mut num = &s[num_start..pos];
     if pos >= end {
-        return Ok(Pieces { positive, num, denom: "", suffix: "" });
+        return Ok(Pieces {
+            positive,
+            num,
+            denom: "",
+            suffix: "",
+        });
     }
     if num.is_empty() {
         num = "0";
@@ -101,7 +111,12 @@ fn split(s: &str) -> Result<Pieces<'_>, QuantityErrorKind> {
         }
         denom = &s[denom_start..pos];
         if pos >= end {
-            return Ok(Pieces { positive, num, denom, suffix: "" });
+            return Ok(Pieces {
+                positive,
+                num,
+                denom,
+                suffix: "",
+            });
         }
     }
     let suffix_start = pos;
@@ -117,7 +132,12 @@ fn split(s: &str) -> Result<Pieces<'_>, QuantityErrorKind> {
     if pos < end {
         return Err(QuantityErrorKind::FormatWrong);
     }
-    Ok(Pieces { positive, num, denom, suffix: &s[suffix_start..] })
+    Ok(Pieces {
+        positive,
+        num,
+        denom,
+        suffix: &s[suffix_start..],
+    })
 }
 
 /// `(base, exponent, format)` of a suffix (Kubernetes' `suffixHandler.interpret`).
@@ -162,15 +182,23 @@ fn interpret(suffix: &str) -> Option<(u32, i32, Format)> {
 
 /// Parses `s` into a quantity.
 pub(super) fn parse(s: &str) -> Result<Quantity, ParseQuantityError> {
-    let fail = |kind| ParseQuantityError { input: s.to_owned(), kind };
+    let fail = |kind| ParseQuantityError {
+        input: s.to_owned(),
+        kind,
+    };
     if s.is_empty() {
         return Err(fail(QuantityErrorKind::FormatWrong));
     }
     if s == "0" {
-        return Ok(Quantity { nanos: 0, format: Format::DecimalSI, text: Some(Arc::from(s)) });
+        return Ok(Quantity {
+            nanos: 0,
+            format: Format::DecimalSI,
+            text: Some(Arc::from(s)),
+        });
     }
     let p = split(s).map_err(fail)?;
-    let (base, exponent, mut format) = interpret(p.suffix).ok_or_else(|| fail(QuantityErrorKind::Suffix))?;
+    let (base, exponent, mut format) =
+        interpret(p.suffix).ok_or_else(|| fail(QuantityErrorKind::Suffix))?;
     let magnitude = if base == 2 {
         binary_nanos(p.num, p.denom, exponent)
     } else {
@@ -187,7 +215,11 @@ pub(super) fn parse(s: &str) -> Result<Quantity, ParseQuantityError> {
     }
     let nanos = if p.positive { magnitude } else { -magnitude };
     let text = canonical_as_written(&p, base, exponent, format).then(|| Arc::from(s));
-    Ok(Quantity { nanos, format, text })
+    Ok(Quantity {
+        nanos,
+        format,
+        text,
+    })
 }
 
 /// Kubernetes' fast path keeps the input as the printed form when it is "already
@@ -258,14 +290,20 @@ fn scale_digits(digits: &str, shift: i32) -> Option<i128> {
         } else {
             digits.split_at(digits.len() - cut)
         };
-        let v = if kept.is_empty() { 0 } else { parse_digits(kept)? };
+        let v = if kept.is_empty() {
+            0
+        } else {
+            parse_digits(kept)?
+        };
         let round_up = dropped.bytes().any(|b| b != b'0');
         v.checked_add(i128::from(round_up))
     }
 }
 
 fn parse_digits(digits: &str) -> Option<i128> {
-    digits.bytes().try_fold(0_i128, |acc, b| acc.checked_mul(10)?.checked_add(i128::from(b - b'0')))
+    digits.bytes().try_fold(0_i128, |acc, b| {
+        acc.checked_mul(10)?.checked_add(i128::from(b - b'0'))
+    })
 }
 
 /// `|num.denom| × 2^exponent` in nano-units, rounded up; `None` when out of range.

@@ -39,7 +39,9 @@ impl Visitor<'_> for QuantityVisitor {
 
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<Quantity, E> {
         if !v.is_finite() {
-            return Err(E::custom(format_args!("invalid quantity {v}: not a finite number")));
+            return Err(E::custom(format_args!(
+                "invalid quantity {v}: not a finite number"
+            )));
         }
         self.visit_str(&v.to_string())
     }

@@ -2,11 +2,11 @@
 
 use super::common::{int_or_percent_up_to_100, non_negative, validate_label_selector};
 use super::persistent_volume_claim::persistent_volume_claim_spec;
-use super::pod::pod_template;
+use super::pod::pod_template_with_claims;
 use super::{FieldError, FieldPath};
 use crate::api::{
-    DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, PodTemplateSpec, ReplicaSet,
-    RollingUpdateDaemonSet, RollingUpdateDeployment, StatefulSet, StatefulSetSpec,
+    DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, PodTemplateSpec,
+    ReplicaSet, RollingUpdateDaemonSet, RollingUpdateDeployment, StatefulSet, StatefulSetSpec,
 };
 use crate::intstr::IntOrString;
 use crate::labels::LabelSelector;
@@ -16,12 +16,16 @@ pub fn replica_set(rs: &ReplicaSet) -> Vec<FieldError> {
     let spec = &rs.spec;
     let p = FieldPath::new("spec");
     let mut errors = optional_non_negative(spec.replicas, &p.child("replicas"));
-    errors.extend(optional_non_negative(spec.min_ready_seconds, &p.child("minReadySeconds")));
+    errors.extend(optional_non_negative(
+        spec.min_ready_seconds,
+        &p.child("minReadySeconds"),
+    ));
     errors.extend(selected_template(
         &spec.selector,
         &spec.template,
         "replicaset",
         "ReplicaSet",
+        &[],
         &p,
     ));
     errors
@@ -38,12 +42,16 @@ pub fn deployment(d: &Deployment) -> Vec<FieldError> {
         &spec.template,
         "deployment",
         "ReplicaSet",
+        &[],
         &p,
     ));
     if let Some(strategy) = &spec.strategy {
         errors.extend(deployment_strategy(strategy, &p.child("strategy")));
     }
-    errors.extend(optional_non_negative(spec.min_ready_seconds, &p.child("minReadySeconds")));
+    errors.extend(optional_non_negative(
+        spec.min_ready_seconds,
+        &p.child("minReadySeconds"),
+    ));
     errors.extend(optional_non_negative(
         spec.revision_history_limit,
         &p.child("revisionHistoryLimit"),
@@ -52,7 +60,11 @@ pub fn deployment(d: &Deployment) -> Vec<FieldError> {
         let path = p.child("progressDeadlineSeconds");
         errors.extend(non_negative(i64::from(deadline), &path));
         if deadline <= spec.min_ready_seconds.unwrap_or(0) {
-            errors.push(FieldError::invalid(path, deadline, "must be greater than minReadySeconds"));
+            errors.push(FieldError::invalid(
+                path,
+                deadline,
+                "must be greater than minReadySeconds",
+            ));
         }
     }
     errors
@@ -74,7 +86,10 @@ fn deployment_strategy(strategy: &DeploymentStrategy, p: &FieldPath) -> Vec<Fiel
                 p.child("rollingUpdate"),
                 "this should be defaulted and never be nil",
             )),
-            Some(rolling) => errors.extend(rolling_update_deployment(rolling, &p.child("rollingUpdate"))),
+            Some(rolling) => errors.extend(rolling_update_deployment(
+                rolling,
+                &p.child("rollingUpdate"),
+            )),
         },
         other => errors.push(FieldError::not_supported(
             p.child("type"),
@@ -109,8 +124,18 @@ fn rolling_update_deployment(rolling: &RollingUpdateDeployment, p: &FieldPath) -
 pub fn daemon_set(ds: &DaemonSet) -> Vec<FieldError> {
     let spec = &ds.spec;
     let p = FieldPath::new("spec");
-    let mut errors = selected_template(&spec.selector, &spec.template, "daemonset", "DaemonSet", &p);
-    errors.extend(optional_non_negative(spec.min_ready_seconds, &p.child("minReadySeconds")));
+    let mut errors = selected_template(
+        &spec.selector,
+        &spec.template,
+        "daemonset",
+        "DaemonSet",
+        &[],
+        &p,
+    );
+    errors.extend(optional_non_negative(
+        spec.min_ready_seconds,
+        &p.child("minReadySeconds"),
+    ));
     if let Some(strategy) = &spec.update_strategy {
         errors.extend(daemon_set_strategy(strategy, &p.child("updateStrategy")));
     }
@@ -183,7 +208,10 @@ pub fn stateful_set(ss: &StatefulSet) -> Vec<FieldError> {
     ));
     if let Some(policy) = &spec.persistent_volume_claim_retention_policy {
         let rp = p.child("persistentVolumeClaimRetentionPolicy");
-        for (field, value) in [("whenDeleted", &policy.when_deleted), ("whenScaled", &policy.when_scaled)] {
+        for (field, value) in [
+            ("whenDeleted", &policy.when_deleted),
+            ("whenScaled", &policy.when_scaled),
+        ] {
             match value.as_deref() {
                 None | Some("Retain" | "Delete") => {}
                 Some(other) => errors.push(FieldError::not_supported(
@@ -195,16 +223,36 @@ pub fn stateful_set(ss: &StatefulSet) -> Vec<FieldError> {
         }
     }
     if let Some(ordinals) = &spec.ordinals {
-        errors.extend(optional_non_negative(ordinals.start, &p.child("ordinals").child("start")));
+        errors.extend(optional_non_negative(
+            ordinals.start,
+            &p.child("ordinals").child("start"),
+        ));
     }
     errors.extend(optional_non_negative(spec.replicas, &p.child("replicas")));
-    errors.extend(optional_non_negative(spec.min_ready_seconds, &p.child("minReadySeconds")));
-    errors.extend(selected_template(&spec.selector, &spec.template, "statefulset", "StatefulSet", &p));
+    errors.extend(optional_non_negative(
+        spec.min_ready_seconds,
+        &p.child("minReadySeconds"),
+    ));
+    let claim_names: Vec<&str> = spec
+        .volume_claim_templates
+        .iter()
+        .filter_map(|c| c.metadata.name.as_deref())
+        .collect();
+    errors.extend(selected_template(
+        &spec.selector,
+        &spec.template,
+        "statefulset",
+        "StatefulSet",
+        &claim_names,
+        &p,
+    ));
     let claims = p.child("volumeClaimTemplates");
     for (i, claim) in spec.volume_claim_templates.iter().enumerate() {
         let cp = claims.index(i);
         match claim.metadata.name.as_deref() {
-            None | Some("") => errors.push(FieldError::required(cp.child("metadata").child("name"), "")),
+            None | Some("") => {
+                errors.push(FieldError::required(cp.child("metadata").child("name"), ""));
+            }
             Some(name) => errors.extend(super::common::dns1123_subdomain(
                 name,
                 &cp.child("metadata").child("name"),
@@ -233,7 +281,10 @@ fn stateful_set_strategy(spec: &StatefulSetSpec, p: &FieldPath, errors: &mut Vec
         "RollingUpdate" => {
             if let Some(rolling) = rolling {
                 let rp = sp.child("rollingUpdate");
-                errors.extend(optional_non_negative(rolling.partition, &rp.child("partition")));
+                errors.extend(optional_non_negative(
+                    rolling.partition,
+                    &rp.child("partition"),
+                ));
                 if let Some(v) = &rolling.max_unavailable {
                     let path = rp.child("maxUnavailable");
                     errors.extend(int_or_percent_up_to_100(v, &path));
@@ -251,7 +302,9 @@ fn stateful_set_strategy(spec: &StatefulSetSpec, p: &FieldPath, errors: &mut Vec
     }
 }
 
-/// The checks every pod-managing workload shares: a required, non-empty, valid selector
+/// The checks every pod-managing workload shares (a StatefulSet's containers may also
+/// mount its `claims`; Kubernetes skips the StatefulSet pod spec entirely, Keel checks it
+/// with the claims counted as volumes): a required, non-empty, valid selector
 /// that selects the template's labels; a valid template whose pods restart `Always` and
 /// have no `activeDeadlineSeconds`.
 fn selected_template(
@@ -259,6 +312,7 @@ fn selected_template(
     template: &PodTemplateSpec,
     lower_kind: &str,
     kind: &str,
+    claims: &[&str],
     p: &FieldPath,
 ) -> Vec<FieldError> {
     let sel_path = p.child("selector");
@@ -279,12 +333,16 @@ fn selected_template(
             "`selector` does not match template `labels`",
         ));
     }
-    errors.extend(pod_template(template, &tp));
+    errors.extend(pod_template_with_claims(template, claims, &tp));
     let spec = tp.child("spec");
     if let Some(policy) = template.spec.restart_policy.as_deref()
         && policy != "Always"
     {
-        errors.push(FieldError::not_supported(spec.child("restartPolicy"), policy, &["Always"]));
+        errors.push(FieldError::not_supported(
+            spec.child("restartPolicy"),
+            policy,
+            &["Always"],
+        ));
     }
     if template.spec.active_deadline_seconds.is_some() {
         errors.push(FieldError::forbidden(
@@ -311,7 +369,9 @@ fn is_zero(value: Option<&IntOrString>) -> bool {
     match value {
         None => true,
         Some(IntOrString::Int(i)) => *i == 0,
-        Some(IntOrString::String(s)) => s.strip_suffix('%').and_then(|d| d.parse::<i64>().ok()) == Some(0),
+        Some(IntOrString::String(s)) => {
+            s.strip_suffix('%').and_then(|d| d.parse::<i64>().ok()) == Some(0)
+        }
     }
 }
 

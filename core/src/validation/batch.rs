@@ -20,7 +20,9 @@ pub fn job(job: &Job) -> Vec<FieldError> {
     let p = FieldPath::new("spec");
     let mut errors = job_spec(spec, &p);
     match &spec.selector {
-        None if spec.manual_selector == Some(true) => errors.push(FieldError::required(p.child("selector"), "")),
+        None if spec.manual_selector == Some(true) => {
+            errors.push(FieldError::required(p.child("selector"), ""));
+        }
         None => {}
         Some(selector) => {
             errors.extend(validate_label_selector(selector, &p.child("selector")));
@@ -42,11 +44,17 @@ pub fn job(job: &Job) -> Vec<FieldError> {
 /// pod replacement policy, and a template whose pods restart `OnFailure` or `Never`.
 pub fn job_spec(spec: &JobSpec, p: &FieldPath) -> Vec<FieldError> {
     let mut errors = optional_non_negative(spec.parallelism, &p.child("parallelism"));
-    errors.extend(optional_non_negative(spec.completions, &p.child("completions")));
+    errors.extend(optional_non_negative(
+        spec.completions,
+        &p.child("completions"),
+    ));
     if let Some(s) = spec.active_deadline_seconds {
         errors.extend(non_negative(s, &p.child("activeDeadlineSeconds")));
     }
-    errors.extend(optional_non_negative(spec.backoff_limit, &p.child("backoffLimit")));
+    errors.extend(optional_non_negative(
+        spec.backoff_limit,
+        &p.child("backoffLimit"),
+    ));
     errors.extend(optional_non_negative(
         spec.ttl_seconds_after_finished,
         &p.child("ttlSecondsAfterFinished"),
@@ -56,7 +64,10 @@ pub fn job_spec(spec: &JobSpec, p: &FieldPath) -> Vec<FieldError> {
         let path = p.child("backoffLimitPerIndex");
         errors.extend(non_negative(i64::from(limit), &path));
         if !indexed {
-            errors.push(FieldError::forbidden(path, "requires indexed completion mode"));
+            errors.push(FieldError::forbidden(
+                path,
+                "requires indexed completion mode",
+            ));
         }
     }
     if let Some(max) = spec.max_failed_indexes {
@@ -86,32 +97,48 @@ pub fn job_spec(spec: &JobSpec, p: &FieldPath) -> Vec<FieldError> {
                 errors.push(FieldError::not_supported(path, policy, &["Failed"]));
             }
         } else if !matches!(policy, "TerminatingOrFailed" | "Failed") {
-            errors.push(FieldError::not_supported(path, policy, &["Failed", "TerminatingOrFailed"]));
+            errors.push(FieldError::not_supported(
+                path,
+                policy,
+                &["Failed", "TerminatingOrFailed"],
+            ));
         }
     }
     let tp = p.child("template");
     errors.extend(pod_template(&spec.template, &tp));
     let restart = tp.child("spec").child("restartPolicy");
     match spec.template.spec.restart_policy.as_deref().unwrap_or("") {
-        "" | "Always" => errors.push(FieldError::required(restart, "valid values: \"OnFailure\", \"Never\"")),
+        "" | "Always" => errors.push(FieldError::required(
+            restart,
+            "valid values: \"OnFailure\", \"Never\"",
+        )),
         "OnFailure" if spec.pod_failure_policy.is_some() => errors.push(FieldError::invalid(
             restart,
             "OnFailure",
             "only \"Never\" is supported when podFailurePolicy is specified",
         )),
         "OnFailure" | "Never" => {}
-        other => errors.push(FieldError::not_supported(restart, other, &["OnFailure", "Never"])),
+        other => errors.push(FieldError::not_supported(
+            restart,
+            other,
+            &["OnFailure", "Never"],
+        )),
     }
     errors
 }
 
 fn completion_mode(spec: &JobSpec, p: &FieldPath, errors: &mut Vec<FieldError>) {
-    let Some(mode) = spec.completion_mode.as_deref() else { return };
+    let Some(mode) = spec.completion_mode.as_deref() else {
+        return;
+    };
     match mode {
         "NonIndexed" => {}
         "Indexed" => {
             if spec.completions.is_none() {
-                errors.push(FieldError::required(p.child("completions"), "when completion mode is Indexed"));
+                errors.push(FieldError::required(
+                    p.child("completions"),
+                    "when completion mode is Indexed",
+                ));
             }
             if let Some(parallelism) = spec.parallelism.filter(|v| *v > MAX_INDEXED) {
                 errors.push(FieldError::invalid(
@@ -154,10 +181,18 @@ fn completion_mode(spec: &JobSpec, p: &FieldPath, errors: &mut Vec<FieldError>) 
     }
 }
 
-fn pod_failure_policy(policy: &PodFailurePolicy, spec: &JobSpec, p: &FieldPath, errors: &mut Vec<FieldError>) {
+fn pod_failure_policy(
+    policy: &PodFailurePolicy,
+    spec: &JobSpec,
+    p: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
     let rules = p.child("rules");
     if policy.rules.len() > MAX_POD_FAILURE_POLICY_RULES {
-        errors.push(FieldError::too_long(rules.clone(), MAX_POD_FAILURE_POLICY_RULES));
+        errors.push(FieldError::too_long(
+            rules.clone(),
+            MAX_POD_FAILURE_POLICY_RULES,
+        ));
     }
     let containers: Vec<&str> = spec
         .template
@@ -208,18 +243,33 @@ fn pod_failure_policy(policy: &PodFailurePolicy, spec: &JobSpec, p: &FieldPath, 
                     ));
                 }
                 if !matches!(codes.operator.as_str(), "In" | "NotIn") {
-                    errors.push(FieldError::not_supported(cp.child("operator"), &codes.operator, &["In", "NotIn"]));
+                    errors.push(FieldError::not_supported(
+                        cp.child("operator"),
+                        &codes.operator,
+                        &["In", "NotIn"],
+                    ));
                 }
                 let vp = cp.child("values");
                 if codes.values.is_empty() {
-                    errors.push(FieldError::required(vp.clone(), "at least one value is required"));
+                    errors.push(FieldError::required(
+                        vp.clone(),
+                        "at least one value is required",
+                    ));
                 }
                 for (j, v) in codes.values.iter().enumerate() {
                     if codes.operator == "In" && *v == 0 {
-                        errors.push(FieldError::invalid(vp.index(j), v, "must not be 0 for the In operator"));
+                        errors.push(FieldError::invalid(
+                            vp.index(j),
+                            v,
+                            "must not be 0 for the In operator",
+                        ));
                     }
                     if j > 0 && codes.values[j - 1] >= *v {
-                        let msg = if codes.values[j - 1] == *v { "must not be duplicated" } else { "must be ordered" };
+                        let msg = if codes.values[j - 1] == *v {
+                            "must not be duplicated"
+                        } else {
+                            "must be ordered"
+                        };
                         errors.push(FieldError::invalid(vp.index(j), v, msg));
                     }
                 }
@@ -254,7 +304,11 @@ pub fn cron_job(cj: &CronJob) -> Vec<FieldError> {
         errors.push(FieldError::required(sp, ""));
     } else {
         if let Err(e) = CronSchedule::parse(&spec.schedule) {
-            errors.push(FieldError::invalid(sp.clone(), &spec.schedule, e.to_string()));
+            errors.push(FieldError::invalid(
+                sp.clone(),
+                &spec.schedule,
+                e.to_string(),
+            ));
         }
         if spec.schedule.contains("TZ") {
             errors.push(FieldError::invalid(
@@ -274,27 +328,45 @@ pub fn cron_job(cj: &CronJob) -> Vec<FieldError> {
     match spec.concurrency_policy.as_deref().unwrap_or("") {
         "" => errors.push(FieldError::required(cp, "")),
         "Allow" | "Forbid" | "Replace" => {}
-        other => errors.push(FieldError::not_supported(cp, other, &["Allow", "Forbid", "Replace"])),
+        other => errors.push(FieldError::not_supported(
+            cp,
+            other,
+            &["Allow", "Forbid", "Replace"],
+        )),
     }
     let jp = p.child("jobTemplate");
     if let Some(meta) = &spec.job_template.metadata {
         let mp = jp.child("metadata");
         errors.extend(validate_labels(&meta.labels, &mp.child("labels")));
-        errors.extend(validate_annotations(&meta.annotations, &mp.child("annotations")));
+        errors.extend(validate_annotations(
+            &meta.annotations,
+            &mp.child("annotations"),
+        ));
     }
     let js = jp.child("spec");
     errors.extend(job_spec(&spec.job_template.spec, &js));
     if spec.job_template.spec.selector.is_some() {
-        errors.push(FieldError::invalid(js.child("selector"), "selector", "`selector` will be auto-generated"));
+        errors.push(FieldError::invalid(
+            js.child("selector"),
+            "selector",
+            "`selector` will be auto-generated",
+        ));
     }
     if spec.job_template.spec.manual_selector == Some(true) {
-        errors.push(FieldError::not_supported(js.child("manualSelector"), "true", &["nil", "false"]));
+        errors.push(FieldError::not_supported(
+            js.child("manualSelector"),
+            "true",
+            &["nil", "false"],
+        ));
     }
     errors.extend(optional_non_negative(
         spec.successful_jobs_history_limit,
         &p.child("successfulJobsHistoryLimit"),
     ));
-    errors.extend(optional_non_negative(spec.failed_jobs_history_limit, &p.child("failedJobsHistoryLimit")));
+    errors.extend(optional_non_negative(
+        spec.failed_jobs_history_limit,
+        &p.child("failedJobsHistoryLimit"),
+    ));
     errors
 }
 
@@ -303,7 +375,11 @@ pub fn cron_job(cj: &CronJob) -> Vec<FieldError> {
 /// well-formed name passes.
 fn time_zone(tz: &str, p: &FieldPath) -> Vec<FieldError> {
     if tz.is_empty() {
-        return vec![FieldError::invalid(p.clone(), tz, "timeZone must be nil or non-empty string")];
+        return vec![FieldError::invalid(
+            p.clone(),
+            tz,
+            "timeZone must be nil or non-empty string",
+        )];
     }
     if tz.eq_ignore_ascii_case("local") {
         return vec![FieldError::invalid(
@@ -315,12 +391,18 @@ fn time_zone(tz: &str, p: &FieldPath) -> Vec<FieldError> {
     let well_formed = tz.split('/').all(|seg| {
         (1..=14).contains(&seg.len())
             && seg != ".."
-            && seg.chars().all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c))
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-+".contains(c))
     });
     if well_formed {
         Vec::new()
     } else {
-        vec![FieldError::invalid(p.clone(), tz, format!("unknown time zone {tz}"))]
+        vec![FieldError::invalid(
+            p.clone(),
+            tz,
+            format!("unknown time zone {tz}"),
+        )]
     }
 }
 

@@ -47,7 +47,11 @@ impl FieldError {
     }
 
     /// A value is malformed.
-    pub fn invalid(path: FieldPath, value: impl fmt::Display, detail: impl Into<String>) -> FieldError {
+    pub fn invalid(
+        path: FieldPath,
+        value: impl fmt::Display,
+        detail: impl Into<String>,
+    ) -> FieldError {
         FieldError {
             path,
             kind: ErrorType::Invalid,
@@ -57,7 +61,11 @@ impl FieldError {
     }
 
     /// A value is not one of `supported`.
-    pub fn not_supported(path: FieldPath, value: impl fmt::Display, supported: &[&str]) -> FieldError {
+    pub fn not_supported(
+        path: FieldPath,
+        value: impl fmt::Display,
+        supported: &[&str],
+    ) -> FieldError {
         let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
         FieldError {
             path,

@@ -30,7 +30,11 @@ pub fn validate_object_meta(
             // A prefix: a trailing dash is allowed because a suffix follows it.
             let prefix = generate_name.strip_suffix('-').unwrap_or(generate_name);
             for msg in name_rule(prefix) {
-                errors.push(FieldError::invalid(path.child("generateName"), generate_name, msg));
+                errors.push(FieldError::invalid(
+                    path.child("generateName"),
+                    generate_name,
+                    msg,
+                ));
             }
         }
     } else {
@@ -63,11 +67,21 @@ pub fn validate_object_meta(
         ));
     }
     errors.extend(validate_labels(&meta.labels, &path.child("labels")));
-    errors.extend(validate_annotations(&meta.annotations, &path.child("annotations")));
-    errors.extend(validate_owner_references(meta, &path.child("ownerReferences")));
+    errors.extend(validate_annotations(
+        &meta.annotations,
+        &path.child("annotations"),
+    ));
+    errors.extend(validate_owner_references(
+        meta,
+        &path.child("ownerReferences"),
+    ));
     for (i, f) in meta.finalizers.iter().enumerate() {
         for msg in names::is_qualified_name(f) {
-            errors.push(FieldError::invalid(path.child("finalizers").index(i), f, msg));
+            errors.push(FieldError::invalid(
+                path.child("finalizers").index(i),
+                f,
+                msg,
+            ));
         }
     }
     errors
@@ -88,7 +102,10 @@ pub fn validate_labels(labels: &BTreeMap<String, String>, path: &FieldPath) -> V
 }
 
 /// `ValidateAnnotations`: qualified-name keys, 256 KiB in total.
-pub fn validate_annotations(annotations: &BTreeMap<String, String>, path: &FieldPath) -> Vec<FieldError> {
+pub fn validate_annotations(
+    annotations: &BTreeMap<String, String>,
+    path: &FieldPath,
+) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut total = 0usize;
     for (k, v) in annotations {
@@ -98,7 +115,10 @@ pub fn validate_annotations(annotations: &BTreeMap<String, String>, path: &Field
         total += k.len() + v.len();
     }
     if total > TOTAL_ANNOTATION_SIZE_LIMIT {
-        errors.push(FieldError::too_long(path.clone(), TOTAL_ANNOTATION_SIZE_LIMIT));
+        errors.push(FieldError::too_long(
+            path.clone(),
+            TOTAL_ANNOTATION_SIZE_LIMIT,
+        ));
     }
     errors
 }
@@ -138,16 +158,24 @@ mod tests {
     use crate::meta::OwnerReference;
 
     fn check(meta: &ObjectMeta, namespaced: bool) -> Vec<String> {
-        validate_object_meta(meta, namespaced, names::is_dns1123_subdomain, &FieldPath::new("metadata"))
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        validate_object_meta(
+            meta,
+            namespaced,
+            names::is_dns1123_subdomain,
+            &FieldPath::new("metadata"),
+        )
+        .iter()
+        .map(ToString::to_string)
+        .collect()
     }
 
     #[test]
     fn name_or_generate_name_is_required() {
         let errs = check(&ObjectMeta::namespaced("default", ""), true);
-        assert_eq!(errs, ["metadata.name: Required value: name or generateName is required"]);
+        assert_eq!(
+            errs,
+            ["metadata.name: Required value: name or generateName is required"]
+        );
         let meta = ObjectMeta {
             generate_name: Some("web-".into()),
             namespace: Some("default".into()),
@@ -160,12 +188,17 @@ mod tests {
     fn names_follow_the_kind_rule() {
         let errs = check(&ObjectMeta::namespaced("default", "Web_1"), true);
         assert_eq!(errs.len(), 1);
-        assert!(errs[0].starts_with("metadata.name: Invalid value: \"Web_1\": a lowercase RFC 1123 subdomain"));
+        assert!(errs[0].starts_with(
+            "metadata.name: Invalid value: \"Web_1\": a lowercase RFC 1123 subdomain"
+        ));
     }
 
     #[test]
     fn namespace_presence_follows_scope() {
-        assert_eq!(check(&ObjectMeta::named("x"), true), ["metadata.namespace: Required value"]);
+        assert_eq!(
+            check(&ObjectMeta::named("x"), true),
+            ["metadata.namespace: Required value"]
+        );
         assert_eq!(
             check(&ObjectMeta::namespaced("default", "x"), false),
             ["metadata.namespace: Forbidden: not allowed on this type"]
@@ -184,8 +217,12 @@ mod tests {
         assert!(errs[0].starts_with("metadata.labels: Invalid value: \"bad key!\""));
         assert!(errs[1].starts_with("metadata.labels[k]: Invalid value: \"-bad-\""));
         let mut big = ObjectMeta::namespaced("default", "x");
-        big.annotations.insert("a".into(), "x".repeat(TOTAL_ANNOTATION_SIZE_LIMIT));
-        assert_eq!(check(&big, true), ["metadata.annotations: Too long: may not be more than 262144 bytes"]);
+        big.annotations
+            .insert("a".into(), "x".repeat(TOTAL_ANNOTATION_SIZE_LIMIT));
+        assert_eq!(
+            check(&big, true),
+            ["metadata.annotations: Too long: may not be more than 262144 bytes"]
+        );
     }
 
     #[test]
@@ -202,7 +239,13 @@ mod tests {
         meta.owner_references = vec![owner.clone(), owner, OwnerReference::default()];
         let errs = check(&meta, true);
         assert_eq!(errs.len(), 5, "{errs:?}");
-        assert!(errs.iter().any(|e| e == "metadata.ownerReferences[2].uid: Required value"));
-        assert!(errs.iter().any(|e| e.contains("Only one reference can have Controller set to true")));
+        assert!(
+            errs.iter()
+                .any(|e| e == "metadata.ownerReferences[2].uid: Required value")
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("Only one reference can have Controller set to true"))
+        );
     }
 }

@@ -68,3 +68,36 @@ pub fn error_for<K: Resource>(obj: &K, errors: Vec<FieldError>) -> ValidationErr
         errors,
     }
 }
+
+/// Helpers for the validation tests: objects from YAML, defaulted as on create.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{ErrorType, FieldError};
+    use crate::Resource;
+
+    /// Parses `yaml` as a `K` and applies its defaults.
+    pub fn defaulted<K: Resource>(yaml: &str) -> K {
+        let mut obj: K = serde_saphyr::from_str(yaml).expect("test YAML parses");
+        obj.apply_defaults();
+        obj
+    }
+
+    /// `(path, kind)` of every error.
+    pub fn summary(errors: &[FieldError]) -> Vec<(String, ErrorType)> {
+        errors
+            .iter()
+            .map(|e| (e.path.to_string(), e.kind))
+            .collect()
+    }
+
+    /// Asserts that validating `obj` finds exactly the `(path, kind)` pairs given.
+    #[track_caller]
+    pub fn assert_errors<K: Resource>(obj: &K, expected: &[(&str, ErrorType)]) {
+        let got = summary(&obj.validate_fields());
+        let want: Vec<(String, ErrorType)> = expected
+            .iter()
+            .map(|(p, k)| ((*p).to_owned(), *k))
+            .collect();
+        assert_eq!(got, want, "errors of {obj:?}");
+    }
+}

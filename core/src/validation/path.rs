@@ -71,7 +71,10 @@ mod tests {
         let p = FieldPath::new("spec").child("containers").index(0);
         assert_eq!(p.child("name").to_string(), "spec.containers[0].name");
         assert_eq!(
-            p.child("resources").child("requests").key("cpu").to_string(),
+            p.child("resources")
+                .child("requests")
+                .key("cpu")
+                .to_string(),
             "spec.containers[0].resources.requests[cpu]"
         );
         assert_eq!(FieldPath::root().child("metadata").as_str(), "metadata");

@@ -299,7 +299,8 @@ pub struct StatefulSetSpec {
     pub min_ready_seconds: Option<i32>,
     /// Whether claims are deleted with the set or on scale-down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub persistent_volume_claim_retention_policy: Option<StatefulSetPersistentVolumeClaimRetentionPolicy>,
+    pub persistent_volume_claim_retention_policy:
+        Option<StatefulSetPersistentVolumeClaimRetentionPolicy>,
     /// The first ordinal (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ordinals: Option<StatefulSetOrdinals>,
@@ -385,4 +386,3 @@ pub struct StatefulSetStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub available_replicas: Option<i32>,
 }
-

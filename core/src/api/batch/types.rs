@@ -264,4 +264,3 @@ pub struct CronJobStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_successful_time: Option<Time>,
 }
-

@@ -191,4 +191,3 @@ pub struct TopologySpreadConstraint {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub match_label_keys: Vec<String>,
 }
-

@@ -319,4 +319,3 @@ pub struct VolumeDevice {
     #[serde(default)]
     pub device_path: String,
 }
-

@@ -121,7 +121,11 @@ mod tests {
         Container {
             name: name.into(),
             resources: Some(ResourceRequirements {
-                requests: [("cpu".to_owned(), cpu.parse().unwrap()), ("memory".to_owned(), memory.parse().unwrap())].into(),
+                requests: [
+                    ("cpu".to_owned(), cpu.parse().unwrap()),
+                    ("memory".to_owned(), memory.parse().unwrap()),
+                ]
+                .into(),
                 ..ResourceRequirements::default()
             }),
             restart_policy: sidecar.then(|| "Always".to_owned()),
@@ -132,7 +136,10 @@ mod tests {
     #[test]
     fn requests_take_the_max_of_containers_and_init_containers() {
         let spec = PodSpec {
-            containers: vec![container("a", "100m", "64Mi", false), container("b", "200m", "64Mi", false)],
+            containers: vec![
+                container("a", "100m", "64Mi", false),
+                container("b", "200m", "64Mi", false),
+            ],
             init_containers: vec![container("init", "500m", "32Mi", false)],
             overhead: Some([("cpu".to_owned(), "10m".parse().unwrap())].into()),
             ..PodSpec::default()
@@ -146,11 +153,18 @@ mod tests {
     fn sidecars_count_for_the_whole_life_of_the_pod() {
         let spec = PodSpec {
             containers: vec![container("app", "100m", "64Mi", false)],
-            init_containers: vec![container("proxy", "50m", "16Mi", true), container("migrate", "300m", "16Mi", false)],
+            init_containers: vec![
+                container("proxy", "50m", "16Mi", true),
+                container("migrate", "300m", "16Mi", false),
+            ],
             ..PodSpec::default()
         };
         let r = spec.resource_requests();
-        assert_eq!(r["cpu"].to_string(), "350m", "init peak: sidecar 50m + migrate 300m");
+        assert_eq!(
+            r["cpu"].to_string(),
+            "350m",
+            "init peak: sidecar 50m + migrate 300m"
+        );
         assert_eq!(r["memory"].to_string(), "80Mi", "app 64Mi + sidecar 16Mi");
     }
 
@@ -161,7 +175,11 @@ mod tests {
         assert!(!pod.is_terminal() && !pod.is_ready());
         pod.status = Some(PodStatus {
             phase: Some("Succeeded".into()),
-            conditions: vec![PodCondition { type_: "Ready".into(), status: "True".into(), ..PodCondition::default() }],
+            conditions: vec![PodCondition {
+                type_: "Ready".into(),
+                status: "True".into(),
+                ..PodCondition::default()
+            }],
             ..PodStatus::default()
         });
         assert!(pod.is_terminal() && pod.is_ready());

@@ -15,8 +15,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use affinity::*;
-pub use helpers::phase;
 pub use container::*;
+pub use helpers::phase;
 pub use probe::*;
 pub use security::*;
 pub use spec::*;

@@ -148,4 +148,3 @@ pub struct SleepAction {
     #[serde(default)]
     pub seconds: i64,
 }
-

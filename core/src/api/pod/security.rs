@@ -173,4 +173,3 @@ pub struct Sysctl {
     #[serde(default)]
     pub value: String,
 }
-

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Affinity, Container, PodSecurityContext, ResourceList, ResourceRequirements, Toleration, TopologySpreadConstraint, Volume};
+use super::{
+    Affinity, Container, PodSecurityContext, ResourceList, ResourceRequirements, Toleration,
+    TopologySpreadConstraint, Volume,
+};
 
 /// The desired state of a pod.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -114,7 +117,11 @@ pub struct PodSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topology_spread_constraints: Vec<TopologySpreadConstraint>,
     /// Set the hostname to the fully qualified domain name.
-    #[serde(default, rename = "setHostnameAsFQDN", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "setHostnameAsFQDN",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub set_hostname_as_fqdn: Option<bool>,
     /// The operating system the pod needs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -225,4 +232,3 @@ pub struct PodResourceClaim {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_claim_template_name: Option<String>,
 }
-

@@ -1,6 +1,5 @@
 //! `PodStatus`: what the node observed of a pod.
 
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +137,11 @@ pub struct ContainerStatus {
     #[serde(default, rename = "imageID")]
     pub image_id: String,
     /// The runtime's container ID (`<runtime>://<id>`).
-    #[serde(default, rename = "containerID", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "containerID",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub container_id: Option<String>,
     /// Whether the container passed its startup probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -222,7 +225,10 @@ pub struct ContainerStateTerminated {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Time>,
     /// The runtime's container ID.
-    #[serde(default, rename = "containerID", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "containerID",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub container_id: Option<String>,
 }
-

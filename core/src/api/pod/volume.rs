@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ObjectFieldSelector, ResourceFieldSelector};
 use crate::api::{HostPathVolumeSource, NfsVolumeSource, PersistentVolumeClaimSpec};
-use crate::quantity::Quantity;
 use crate::meta::ObjectMeta;
+use crate::quantity::Quantity;
 
 /// A named volume of a pod; exactly one source is set.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -35,7 +35,11 @@ pub struct Volume {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub projected: Option<ProjectedVolumeSource>,
     /// Fields of the pod as files.
-    #[serde(default, rename = "downwardAPI", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "downwardAPI",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub downward_api: Option<DownwardApiVolumeSource>,
     /// An NFS export.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -206,7 +210,11 @@ pub struct VolumeProjection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret: Option<SecretProjection>,
     /// Fields of the pod.
-    #[serde(default, rename = "downwardAPI", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "downwardAPI",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub downward_api: Option<DownwardApiProjection>,
     /// A service account token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -335,4 +343,3 @@ pub struct ImageVolumeSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull_policy: Option<String>,
 }
-

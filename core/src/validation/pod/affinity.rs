@@ -4,7 +4,10 @@ use std::collections::BTreeSet;
 
 use super::super::common::{qualified_name, validate_label_selector};
 use super::super::{FieldError, FieldPath, validate_labels};
-use crate::api::{Affinity, NodeSelectorRequirement, NodeSelectorTerm, PodAffinityTerm, Toleration, TopologySpreadConstraint};
+use crate::api::{
+    Affinity, NodeSelectorRequirement, NodeSelectorTerm, PodAffinityTerm, Toleration,
+    TopologySpreadConstraint,
+};
 use crate::names;
 
 /// Kubernetes' `ValidateTolerations`.
@@ -40,15 +43,27 @@ pub(super) fn tolerations(list: &[Toleration], path: &FieldPath, errors: &mut Ve
             }
             "Exists" => {
                 if !value.is_empty() {
-                    errors.push(FieldError::invalid(p.child("operator"), t, "value must be empty when `operator` is 'Exists'"));
+                    errors.push(FieldError::invalid(
+                        p.child("operator"),
+                        t,
+                        "value must be empty when `operator` is 'Exists'",
+                    ));
                 }
             }
-            other => errors.push(FieldError::not_supported(p.child("operator"), other, &["Equal", "Exists"])),
+            other => errors.push(FieldError::not_supported(
+                p.child("operator"),
+                other,
+                &["Equal", "Exists"],
+            )),
         }
         if let Some(effect) = t.effect.as_deref()
             && !matches!(effect, "" | "NoSchedule" | "PreferNoSchedule" | "NoExecute")
         {
-            errors.push(FieldError::not_supported(p.child("effect"), effect, &["NoExecute", "NoSchedule", "PreferNoSchedule"]));
+            errors.push(FieldError::not_supported(
+                p.child("effect"),
+                effect,
+                &["NoExecute", "NoSchedule", "PreferNoSchedule"],
+            ));
         }
     }
 }
@@ -59,7 +74,11 @@ impl std::fmt::Display for Toleration {
             f,
             "{}{}{}:{}",
             self.key.as_deref().unwrap_or(""),
-            if self.operator.as_deref() == Some("Exists") { "" } else { "=" },
+            if self.operator.as_deref() == Some("Exists") {
+                ""
+            } else {
+                "="
+            },
             self.value.as_deref().unwrap_or(""),
             self.effect.as_deref().unwrap_or("")
         )
@@ -73,29 +92,63 @@ pub(super) fn affinity(a: &Affinity, path: &FieldPath, errors: &mut Vec<FieldErr
         if let Some(required) = &node.required_during_scheduling_ignored_during_execution {
             let rp = np.child("requiredDuringSchedulingIgnoredDuringExecution");
             if required.node_selector_terms.is_empty() {
-                errors.push(FieldError::required(rp.child("nodeSelectorTerms"), "must have at least one node selector term"));
+                errors.push(FieldError::required(
+                    rp.child("nodeSelectorTerms"),
+                    "must have at least one node selector term",
+                ));
             }
             for (i, term) in required.node_selector_terms.iter().enumerate() {
                 node_selector_term(term, &rp.child("nodeSelectorTerms").index(i), errors);
             }
         }
-        for (i, pref) in node.preferred_during_scheduling_ignored_during_execution.iter().enumerate() {
-            let pp = np.child("preferredDuringSchedulingIgnoredDuringExecution").index(i);
+        for (i, pref) in node
+            .preferred_during_scheduling_ignored_during_execution
+            .iter()
+            .enumerate()
+        {
+            let pp = np
+                .child("preferredDuringSchedulingIgnoredDuringExecution")
+                .index(i);
             weight(pref.weight, &pp.child("weight"), errors);
             node_selector_term(&pref.preference, &pp.child("preference"), errors);
         }
     }
     for (field, terms) in [
-        ("podAffinity", a.pod_affinity.as_ref().map(|x| (&x.required_during_scheduling_ignored_during_execution, &x.preferred_during_scheduling_ignored_during_execution))),
-        ("podAntiAffinity", a.pod_anti_affinity.as_ref().map(|x| (&x.required_during_scheduling_ignored_during_execution, &x.preferred_during_scheduling_ignored_during_execution))),
+        (
+            "podAffinity",
+            a.pod_affinity.as_ref().map(|x| {
+                (
+                    &x.required_during_scheduling_ignored_during_execution,
+                    &x.preferred_during_scheduling_ignored_during_execution,
+                )
+            }),
+        ),
+        (
+            "podAntiAffinity",
+            a.pod_anti_affinity.as_ref().map(|x| {
+                (
+                    &x.required_during_scheduling_ignored_during_execution,
+                    &x.preferred_during_scheduling_ignored_during_execution,
+                )
+            }),
+        ),
     ] {
-        let Some((required, preferred)) = terms else { continue };
+        let Some((required, preferred)) = terms else {
+            continue;
+        };
         let ap = path.child(field);
         for (i, term) in required.iter().enumerate() {
-            pod_affinity_term(term, &ap.child("requiredDuringSchedulingIgnoredDuringExecution").index(i), errors);
+            pod_affinity_term(
+                term,
+                &ap.child("requiredDuringSchedulingIgnoredDuringExecution")
+                    .index(i),
+                errors,
+            );
         }
         for (i, w) in preferred.iter().enumerate() {
-            let wp = ap.child("preferredDuringSchedulingIgnoredDuringExecution").index(i);
+            let wp = ap
+                .child("preferredDuringSchedulingIgnoredDuringExecution")
+                .index(i);
             weight(w.weight, &wp.child("weight"), errors);
             pod_affinity_term(&w.pod_affinity_term, &wp.child("podAffinityTerm"), errors);
         }
@@ -104,7 +157,11 @@ pub(super) fn affinity(a: &Affinity, path: &FieldPath, errors: &mut Vec<FieldErr
 
 fn weight(w: i32, p: &FieldPath, errors: &mut Vec<FieldError>) {
     if !(1..=100).contains(&w) {
-        errors.push(FieldError::invalid(p.clone(), w, "must be in the range 1-100"));
+        errors.push(FieldError::invalid(
+            p.clone(),
+            w,
+            "must be in the range 1-100",
+        ));
     }
 }
 
@@ -115,13 +172,24 @@ fn node_selector_term(term: &NodeSelectorTerm, p: &FieldPath, errors: &mut Vec<F
     for (i, r) in term.match_fields.iter().enumerate() {
         let fp = p.child("matchFields").index(i);
         if r.key != "metadata.name" {
-            errors.push(FieldError::invalid(fp.child("key"), &r.key, "not a valid field selector key"));
+            errors.push(FieldError::invalid(
+                fp.child("key"),
+                &r.key,
+                "not a valid field selector key",
+            ));
         }
         if !matches!(r.operator.as_str(), "In" | "NotIn") {
-            errors.push(FieldError::invalid(fp.child("operator"), &r.operator, "not a valid selector operator"));
+            errors.push(FieldError::invalid(
+                fp.child("operator"),
+                &r.operator,
+                "not a valid selector operator",
+            ));
         }
         if r.values.len() != 1 {
-            errors.push(FieldError::required(fp.child("values"), "must be only one value when `operator` is 'In' or 'NotIn' for node field selector"));
+            errors.push(FieldError::required(
+                fp.child("values"),
+                "must be only one value when `operator` is 'In' or 'NotIn' for node field selector",
+            ));
         }
     }
 }
@@ -130,22 +198,39 @@ fn node_requirement(r: &NodeSelectorRequirement, p: &FieldPath, errors: &mut Vec
     match r.operator.as_str() {
         "In" | "NotIn" => {
             if r.values.is_empty() {
-                errors.push(FieldError::required(p.child("values"), "must be specified when `operator` is 'In' or 'NotIn'"));
+                errors.push(FieldError::required(
+                    p.child("values"),
+                    "must be specified when `operator` is 'In' or 'NotIn'",
+                ));
             }
         }
         "Exists" | "DoesNotExist" => {
             if !r.values.is_empty() {
-                errors.push(FieldError::forbidden(p.child("values"), "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+                errors.push(FieldError::forbidden(
+                    p.child("values"),
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+                ));
             }
         }
         "Gt" | "Lt" => {
             if r.values.len() != 1 {
-                errors.push(FieldError::required(p.child("values"), "must be specified single value when `operator` is 'Lt' or 'Gt'"));
+                errors.push(FieldError::required(
+                    p.child("values"),
+                    "must be specified single value when `operator` is 'Lt' or 'Gt'",
+                ));
             } else if r.values[0].parse::<i64>().is_err() {
-                errors.push(FieldError::invalid(p.child("values").index(0), &r.values[0], "must be an integer when `operator` is 'Lt' or 'Gt'"));
+                errors.push(FieldError::invalid(
+                    p.child("values").index(0),
+                    &r.values[0],
+                    "must be an integer when `operator` is 'Lt' or 'Gt'",
+                ));
             }
         }
-        other => errors.push(FieldError::invalid(p.child("operator"), other, "not a valid selector operator")),
+        other => errors.push(FieldError::invalid(
+            p.child("operator"),
+            other,
+            "not a valid selector operator",
+        )),
     }
     errors.extend(qualified_name(&r.key, &p.child("key")));
     if matches!(r.operator.as_str(), "In" | "NotIn") {
@@ -162,7 +247,10 @@ fn pod_affinity_term(term: &PodAffinityTerm, p: &FieldPath, errors: &mut Vec<Fie
         errors.extend(validate_label_selector(selector, &p.child("labelSelector")));
     }
     if let Some(selector) = &term.namespace_selector {
-        errors.extend(validate_label_selector(selector, &p.child("namespaceSelector")));
+        errors.extend(validate_label_selector(
+            selector,
+            &p.child("namespaceSelector"),
+        ));
     }
     for (i, ns) in term.namespaces.iter().enumerate() {
         for msg in names::is_dns1123_label(ns) {
@@ -170,11 +258,17 @@ fn pod_affinity_term(term: &PodAffinityTerm, p: &FieldPath, errors: &mut Vec<Fie
         }
     }
     if term.topology_key.is_empty() {
-        errors.push(FieldError::required(p.child("topologyKey"), "can not be empty"));
+        errors.push(FieldError::required(
+            p.child("topologyKey"),
+            "can not be empty",
+        ));
     } else {
         errors.extend(qualified_name(&term.topology_key, &p.child("topologyKey")));
     }
-    for (field, keys) in [("matchLabelKeys", &term.match_label_keys), ("mismatchLabelKeys", &term.mismatch_label_keys)] {
+    for (field, keys) in [
+        ("matchLabelKeys", &term.match_label_keys),
+        ("mismatchLabelKeys", &term.mismatch_label_keys),
+    ] {
         for (i, k) in keys.iter().enumerate() {
             errors.extend(qualified_name(k, &p.child(field).index(i)));
         }
@@ -182,37 +276,69 @@ fn pod_affinity_term(term: &PodAffinityTerm, p: &FieldPath, errors: &mut Vec<Fie
 }
 
 /// Kubernetes' `validateTopologySpreadConstraints`.
-pub(super) fn topology_spread(list: &[TopologySpreadConstraint], path: &FieldPath, errors: &mut Vec<FieldError>) {
+pub(super) fn topology_spread(
+    list: &[TopologySpreadConstraint],
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
     let mut seen = BTreeSet::new();
     for (i, c) in list.iter().enumerate() {
         let p = path.index(i);
         if c.max_skew <= 0 {
-            errors.push(FieldError::invalid(p.child("maxSkew"), c.max_skew, "must be greater than zero"));
+            errors.push(FieldError::invalid(
+                p.child("maxSkew"),
+                c.max_skew,
+                "must be greater than zero",
+            ));
         }
         if c.topology_key.is_empty() {
-            errors.push(FieldError::required(p.child("topologyKey"), "can not be empty"));
+            errors.push(FieldError::required(
+                p.child("topologyKey"),
+                "can not be empty",
+            ));
         } else {
             errors.extend(qualified_name(&c.topology_key, &p.child("topologyKey")));
         }
-        if !matches!(c.when_unsatisfiable.as_str(), "DoNotSchedule" | "ScheduleAnyway") {
-            errors.push(FieldError::not_supported(p.child("whenUnsatisfiable"), &c.when_unsatisfiable, &["DoNotSchedule", "ScheduleAnyway"]));
+        if !matches!(
+            c.when_unsatisfiable.as_str(),
+            "DoNotSchedule" | "ScheduleAnyway"
+        ) {
+            errors.push(FieldError::not_supported(
+                p.child("whenUnsatisfiable"),
+                &c.when_unsatisfiable,
+                &["DoNotSchedule", "ScheduleAnyway"],
+            ));
         }
         if let Some(min) = c.min_domains {
             if min <= 0 {
-                errors.push(FieldError::invalid(p.child("minDomains"), min, "must be greater than 0"));
+                errors.push(FieldError::invalid(
+                    p.child("minDomains"),
+                    min,
+                    "must be greater than 0",
+                ));
             } else if c.when_unsatisfiable != "DoNotSchedule" {
                 errors.push(FieldError::invalid(
                     p.child("minDomains"),
                     min,
-                    format!("can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {}", c.when_unsatisfiable),
+                    format!(
+                        "can only use minDomains if whenUnsatisfiable=DoNotSchedule, not {}",
+                        c.when_unsatisfiable
+                    ),
                 ));
             }
         }
-        for (field, v) in [("nodeAffinityPolicy", &c.node_affinity_policy), ("nodeTaintsPolicy", &c.node_taints_policy)] {
+        for (field, v) in [
+            ("nodeAffinityPolicy", &c.node_affinity_policy),
+            ("nodeTaintsPolicy", &c.node_taints_policy),
+        ] {
             if let Some(v) = v.as_deref()
                 && !matches!(v, "Honor" | "Ignore")
             {
-                errors.push(FieldError::not_supported(p.child(field), v, &["Honor", "Ignore"]));
+                errors.push(FieldError::not_supported(
+                    p.child(field),
+                    v,
+                    &["Honor", "Ignore"],
+                ));
             }
         }
         if let Some(selector) = &c.label_selector {
@@ -220,7 +346,10 @@ pub(super) fn topology_spread(list: &[TopologySpreadConstraint], path: &FieldPat
         }
         let pair = (c.topology_key.as_str(), c.when_unsatisfiable.as_str());
         if !seen.insert(pair) {
-            errors.push(FieldError::duplicate(p, format!("{{{}, {}}}", pair.0, pair.1)));
+            errors.push(FieldError::duplicate(
+                p,
+                format!("{{{}, {}}}", pair.0, pair.1),
+            ));
         }
     }
     let _ = validate_labels;

@@ -9,13 +9,21 @@ use crate::intstr::IntOrString;
 use crate::names;
 
 /// Checks the init containers and containers of `spec` (under `path`).
-pub(super) fn containers(spec: &PodSpec, volumes: &BTreeSet<&str>, path: &FieldPath, errors: &mut Vec<FieldError>) {
+pub(super) fn containers(
+    spec: &PodSpec,
+    volumes: &BTreeSet<&str>,
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
     if spec.containers.is_empty() {
         errors.push(FieldError::required(path.child("containers"), ""));
     }
     let host_network = spec.host_network == Some(true);
     let mut names = BTreeSet::new();
-    for (field, list, init) in [("initContainers", &spec.init_containers, true), ("containers", &spec.containers, false)] {
+    for (field, list, init) in [
+        ("initContainers", &spec.init_containers, true),
+        ("containers", &spec.containers, false),
+    ] {
         for (i, c) in list.iter().enumerate() {
             let p = path.child(field).index(i);
             if c.name.is_empty() {
@@ -33,17 +41,41 @@ pub(super) fn containers(spec: &PodSpec, volumes: &BTreeSet<&str>, path: &FieldP
     }
 }
 
-fn container(c: &Container, volumes: &BTreeSet<&str>, host_network: bool, init: bool, p: &FieldPath, errors: &mut Vec<FieldError>) {
+fn container(
+    c: &Container,
+    volumes: &BTreeSet<&str>,
+    host_network: bool,
+    init: bool,
+    p: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
     if c.image.as_deref().is_none_or(|i| i.trim().is_empty()) {
         errors.push(FieldError::required(p.child("image"), ""));
     }
-    one_of(errors, &p.child("imagePullPolicy"), c.image_pull_policy.as_deref(), &["Always", "IfNotPresent", "Never"]);
-    one_of(errors, &p.child("terminationMessagePolicy"), c.termination_message_policy.as_deref(), &["File", "FallbackToLogsOnError"]);
+    one_of(
+        errors,
+        &p.child("imagePullPolicy"),
+        c.image_pull_policy.as_deref(),
+        &["Always", "IfNotPresent", "Never"],
+    );
+    one_of(
+        errors,
+        &p.child("terminationMessagePolicy"),
+        c.termination_message_policy.as_deref(),
+        &["File", "FallbackToLogsOnError"],
+    );
     if let Some(policy) = c.restart_policy.as_deref() {
         if !init {
-            errors.push(FieldError::forbidden(p.child("restartPolicy"), "may not be set for non-init containers"));
+            errors.push(FieldError::forbidden(
+                p.child("restartPolicy"),
+                "may not be set for non-init containers",
+            ));
         } else if policy != "Always" {
-            errors.push(FieldError::not_supported(p.child("restartPolicy"), policy, &["Always"]));
+            errors.push(FieldError::not_supported(
+                p.child("restartPolicy"),
+                policy,
+                &["Always"],
+            ));
         }
     }
     ports(c, host_network, p, errors);
@@ -58,8 +90,16 @@ fn container(c: &Container, volumes: &BTreeSet<&str>, host_network: bool, init: 
             }
         }
         match (from.config_map_ref.is_some(), from.secret_ref.is_some()) {
-            (false, false) => errors.push(FieldError::invalid(fp, "", "must specify one of: `configMapRef` or `secretRef`")),
-            (true, true) => errors.push(FieldError::invalid(fp, "", "may not have more than one field specified at a time")),
+            (false, false) => errors.push(FieldError::invalid(
+                fp,
+                "",
+                "must specify one of: `configMapRef` or `secretRef`",
+            )),
+            (true, true) => errors.push(FieldError::invalid(
+                fp,
+                "",
+                "may not have more than one field specified at a time",
+            )),
             _ => {}
         }
     }
@@ -67,11 +107,18 @@ fn container(c: &Container, volumes: &BTreeSet<&str>, host_network: bool, init: 
         resources(r, &p.child("resources"), errors);
     }
     mounts(c, volumes, p, errors);
-    let probes = [("livenessProbe", &c.liveness_probe, true), ("readinessProbe", &c.readiness_probe, false), ("startupProbe", &c.startup_probe, true)];
+    let probes = [
+        ("livenessProbe", &c.liveness_probe, true),
+        ("readinessProbe", &c.readiness_probe, false),
+        ("startupProbe", &c.startup_probe, true),
+    ];
     for (field, probe_opt, single_success) in probes {
         if let Some(pr) = probe_opt {
             if init && c.restart_policy.as_deref() != Some("Always") {
-                errors.push(FieldError::forbidden(p.child(field), "may not be set for init containers without restartPolicy=Always"));
+                errors.push(FieldError::forbidden(
+                    p.child(field),
+                    "may not be set for init containers without restartPolicy=Always",
+                ));
             } else {
                 probe(pr, single_success, &p.child(field), errors);
             }
@@ -82,7 +129,9 @@ fn container(c: &Container, volumes: &BTreeSet<&str>, host_network: bool, init: 
 fn one_of(errors: &mut Vec<FieldError>, path: &FieldPath, value: Option<&str>, allowed: &[&str]) {
     match value {
         None | Some("") => errors.push(FieldError::required(path.clone(), "")),
-        Some(v) if !allowed.contains(&v) => errors.push(FieldError::not_supported(path.clone(), v, allowed)),
+        Some(v) if !allowed.contains(&v) => {
+            errors.push(FieldError::not_supported(path.clone(), v, allowed));
+        }
         Some(_) => {}
     }
 }
@@ -108,7 +157,11 @@ fn ports(c: &Container, host_network: bool, p: &FieldPath, errors: &mut Vec<Fiel
         if port.container_port == 0 {
             errors.push(FieldError::required(pp.child("containerPort"), ""));
         } else {
-            port_range(i64::from(port.container_port), &pp.child("containerPort"), errors);
+            port_range(
+                i64::from(port.container_port),
+                &pp.child("containerPort"),
+                errors,
+            );
         }
         if let Some(host) = port.host_port.filter(|h| *h != 0) {
             port_range(i64::from(host), &pp.child("hostPort"), errors);
@@ -120,7 +173,12 @@ fn ports(c: &Container, host_network: bool, p: &FieldPath, errors: &mut Vec<Fiel
                 "must match `containerPort` when `hostNetwork` is true",
             ));
         }
-        one_of(errors, &pp.child("protocol"), port.protocol.as_deref(), &["SCTP", "TCP", "UDP"]);
+        one_of(
+            errors,
+            &pp.child("protocol"),
+            port.protocol.as_deref(),
+            &["SCTP", "TCP", "UDP"],
+        );
         if let Some(ip) = port.host_ip.as_deref().filter(|s| !s.is_empty()) {
             for msg in names::is_valid_ip(ip) {
                 errors.push(FieldError::invalid(pp.child("hostIP"), ip, msg));
@@ -130,8 +188,17 @@ fn ports(c: &Container, host_network: bool, p: &FieldPath, errors: &mut Vec<Fiel
 }
 
 const ENV_FIELD_PATHS: &[&str] = &[
-    "metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid",
-    "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs",
+    "metadata.annotations",
+    "metadata.labels",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.uid",
+    "spec.nodeName",
+    "spec.serviceAccountName",
+    "status.hostIP",
+    "status.hostIPs",
+    "status.podIP",
+    "status.podIPs",
 ];
 
 fn env_var(env: &EnvVar, p: &FieldPath, errors: &mut Vec<FieldError>) {
@@ -146,35 +213,74 @@ fn env_var(env: &EnvVar, p: &FieldPath, errors: &mut Vec<FieldError>) {
         return;
     };
     let vp = p.child("valueFrom");
-    let sources = [from.field_ref.is_some(), from.resource_field_ref.is_some(), from.config_map_key_ref.is_some(), from.secret_key_ref.is_some(), from.file_key_ref.is_some()];
+    let sources = [
+        from.field_ref.is_some(),
+        from.resource_field_ref.is_some(),
+        from.config_map_key_ref.is_some(),
+        from.secret_key_ref.is_some(),
+        from.file_key_ref.is_some(),
+    ];
     match sources.iter().filter(|s| **s).count() {
         0 => errors.push(FieldError::invalid(vp.clone(), "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`")),
         1 => {}
         _ => errors.push(FieldError::invalid(vp.clone(), "", "may not have more than one field specified at a time")),
     }
     if env.value.as_deref().is_some_and(|v| !v.is_empty()) {
-        errors.push(FieldError::invalid(vp.clone(), "", "may not be specified when `value` is not empty"));
+        errors.push(FieldError::invalid(
+            vp.clone(),
+            "",
+            "may not be specified when `value` is not empty",
+        ));
     }
     if let Some(f) = &from.field_ref {
         let path = f.field_path.as_str();
         let base = path.split_once('[').map_or(path, |(b, _)| b);
         let keyed = matches!(base, "metadata.labels" | "metadata.annotations");
         if path.is_empty() {
-            errors.push(FieldError::required(vp.child("fieldRef").child("fieldPath"), ""));
-        } else if !ENV_FIELD_PATHS.contains(&base) || (keyed && !path.ends_with("']") && path != base) {
-            errors.push(FieldError::not_supported(vp.child("fieldRef").child("fieldPath"), path, ENV_FIELD_PATHS));
+            errors.push(FieldError::required(
+                vp.child("fieldRef").child("fieldPath"),
+                "",
+            ));
+        } else if !ENV_FIELD_PATHS.contains(&base)
+            || (keyed && !path.ends_with("']") && path != base)
+        {
+            errors.push(FieldError::not_supported(
+                vp.child("fieldRef").child("fieldPath"),
+                path,
+                ENV_FIELD_PATHS,
+            ));
         }
     }
     if let Some(r) = &from.resource_field_ref {
-        let supported = ["limits.cpu", "limits.memory", "limits.ephemeral-storage", "requests.cpu", "requests.memory", "requests.ephemeral-storage"];
+        let supported = [
+            "limits.cpu",
+            "limits.memory",
+            "limits.ephemeral-storage",
+            "requests.cpu",
+            "requests.memory",
+            "requests.ephemeral-storage",
+        ];
         if r.resource.is_empty() {
-            errors.push(FieldError::required(vp.child("resourceFieldRef").child("resource"), ""));
-        } else if !supported.contains(&r.resource.as_str()) && !r.resource.starts_with("limits.hugepages-") && !r.resource.starts_with("requests.hugepages-") {
-            errors.push(FieldError::not_supported(vp.child("resourceFieldRef").child("resource"), &r.resource, &supported));
+            errors.push(FieldError::required(
+                vp.child("resourceFieldRef").child("resource"),
+                "",
+            ));
+        } else if !supported.contains(&r.resource.as_str())
+            && !r.resource.starts_with("limits.hugepages-")
+            && !r.resource.starts_with("requests.hugepages-")
+        {
+            errors.push(FieldError::not_supported(
+                vp.child("resourceFieldRef").child("resource"),
+                &r.resource,
+                &supported,
+            ));
         }
     }
     for (field, key) in [
-        ("configMapKeyRef", from.config_map_key_ref.as_ref().map(|k| &k.key)),
+        (
+            "configMapKeyRef",
+            from.config_map_key_ref.as_ref().map(|k| &k.key),
+        ),
         ("secretKeyRef", from.secret_key_ref.as_ref().map(|k| &k.key)),
     ] {
         if let Some(key) = key {
@@ -190,7 +296,9 @@ fn env_var(env: &EnvVar, p: &FieldPath, errors: &mut Vec<FieldError>) {
 }
 
 fn standard_container_resource(name: &str) -> bool {
-    matches!(name, "cpu" | "memory" | "ephemeral-storage") || name.starts_with("hugepages-") || name.contains('/')
+    matches!(name, "cpu" | "memory" | "ephemeral-storage")
+        || name.starts_with("hugepages-")
+        || name.contains('/')
 }
 
 /// Resource names, non-negative quantities, and requests no larger than limits.
@@ -200,7 +308,11 @@ pub(super) fn resources(r: &ResourceRequirements, p: &FieldPath, errors: &mut Ve
             let kp = p.child(field).key(name);
             errors.extend(qualified_name(name, &kp));
             if !standard_container_resource(name) {
-                errors.push(FieldError::invalid(kp.clone(), name, "must be a standard resource for containers"));
+                errors.push(FieldError::invalid(
+                    kp.clone(),
+                    name,
+                    "must be a standard resource for containers",
+                ));
             }
             errors.extend(non_negative_quantity(q, &kp));
         }
@@ -225,12 +337,20 @@ fn mounts(c: &Container, volumes: &BTreeSet<&str>, p: &FieldPath, errors: &mut V
         if m.name.is_empty() {
             errors.push(FieldError::required(mp.child("name"), ""));
         } else if !volumes.contains(m.name.as_str()) {
-            errors.push(FieldError::invalid(mp.child("name"), &m.name, "not found: no volume of this name in the pod"));
+            errors.push(FieldError::invalid(
+                mp.child("name"),
+                &m.name,
+                "not found: no volume of this name in the pod",
+            ));
         }
         if m.mount_path.is_empty() {
             errors.push(FieldError::required(mp.child("mountPath"), ""));
         } else if !paths.insert(m.mount_path.as_str()) {
-            errors.push(FieldError::invalid(mp.child("mountPath"), &m.mount_path, "must be unique"));
+            errors.push(FieldError::invalid(
+                mp.child("mountPath"),
+                &m.mount_path,
+                "must be unique",
+            ));
         }
         if let Some(sub) = m.sub_path.as_deref().filter(|s| !s.is_empty()) {
             super::volume::relative_path(sub, &mp.child("subPath"), errors);
@@ -238,17 +358,32 @@ fn mounts(c: &Container, volumes: &BTreeSet<&str>, p: &FieldPath, errors: &mut V
         if let Some(prop) = m.mount_propagation.as_deref()
             && !matches!(prop, "None" | "HostToContainer" | "Bidirectional")
         {
-            errors.push(FieldError::not_supported(mp.child("mountPropagation"), prop, &["Bidirectional", "HostToContainer", "None"]));
+            errors.push(FieldError::not_supported(
+                mp.child("mountPropagation"),
+                prop,
+                &["Bidirectional", "HostToContainer", "None"],
+            ));
         }
     }
 }
 
 fn probe(pr: &Probe, single_success: bool, p: &FieldPath, errors: &mut Vec<FieldError>) {
-    let handlers = [pr.exec.is_some(), pr.http_get.is_some(), pr.tcp_socket.is_some(), pr.grpc.is_some()];
+    let handlers = [
+        pr.exec.is_some(),
+        pr.http_get.is_some(),
+        pr.tcp_socket.is_some(),
+        pr.grpc.is_some(),
+    ];
     match handlers.iter().filter(|h| **h).count() {
-        0 => errors.push(FieldError::required(p.clone(), "must specify a handler type")),
+        0 => errors.push(FieldError::required(
+            p.clone(),
+            "must specify a handler type",
+        )),
         1 => {}
-        _ => errors.push(FieldError::forbidden(p.clone(), "may not specify more than 1 handler type")),
+        _ => errors.push(FieldError::forbidden(
+            p.clone(),
+            "may not specify more than 1 handler type",
+        )),
     }
     for (field, value) in [
         ("initialDelaySeconds", pr.initial_delay_seconds),
@@ -260,11 +395,19 @@ fn probe(pr: &Probe, single_success: bool, p: &FieldPath, errors: &mut Vec<Field
         if let Some(v) = value
             && v < 0
         {
-            errors.push(FieldError::invalid(p.child(field), v, "must be greater than or equal to 0"));
+            errors.push(FieldError::invalid(
+                p.child(field),
+                v,
+                "must be greater than or equal to 0",
+            ));
         }
     }
     if single_success && pr.success_threshold.is_some_and(|s| s != 1) {
-        errors.push(FieldError::invalid(p.child("successThreshold"), pr.success_threshold.unwrap_or(0), "must be 1"));
+        errors.push(FieldError::invalid(
+            p.child("successThreshold"),
+            pr.success_threshold.unwrap_or(0),
+            "must be 1",
+        ));
     }
     if let Some(exec) = &pr.exec
         && exec.command.is_empty()
@@ -276,7 +419,11 @@ fn probe(pr: &Probe, single_success: bool, p: &FieldPath, errors: &mut Vec<Field
         if let Some(scheme) = get.scheme.as_deref()
             && !matches!(scheme, "HTTP" | "HTTPS")
         {
-            errors.push(FieldError::not_supported(p.child("httpGet").child("scheme"), scheme, &["HTTP", "HTTPS"]));
+            errors.push(FieldError::not_supported(
+                p.child("httpGet").child("scheme"),
+                scheme,
+                &["HTTP", "HTTPS"],
+            ));
         }
     }
     if let Some(tcp) = &pr.tcp_socket {

@@ -18,11 +18,24 @@ pub fn pod(pod: &Pod) -> Vec<FieldError> {
 /// `ValidatePodTemplateSpec`: the template's labels and annotations, its pod spec, and
 /// no ephemeral containers; `path` is the template's own path (`spec.template`).
 pub fn pod_template(template: &PodTemplateSpec, path: &FieldPath) -> Vec<FieldError> {
+    pod_template_with_claims(template, &[], path)
+}
+
+/// [`pod_template`] for a StatefulSet, whose containers may also mount its volume claim
+/// templates (`claims`) by name.
+pub fn pod_template_with_claims(
+    template: &PodTemplateSpec,
+    claims: &[&str],
+    path: &FieldPath,
+) -> Vec<FieldError> {
     let meta = path.child("metadata");
     let mut errors = validate_labels(&template.metadata.labels, &meta.child("labels"));
-    errors.extend(validate_annotations(&template.metadata.annotations, &meta.child("annotations")));
+    errors.extend(validate_annotations(
+        &template.metadata.annotations,
+        &meta.child("annotations"),
+    ));
     let spec = path.child("spec");
-    errors.extend(pod_spec(&template.spec, &spec));
+    errors.extend(spec_with_volumes(&template.spec, claims, &spec));
     if !template.spec.ephemeral_containers.is_empty() {
         errors.push(FieldError::forbidden(
             spec.child("ephemeralContainers"),
@@ -34,8 +47,13 @@ pub fn pod_template(template: &PodTemplateSpec, path: &FieldPath) -> Vec<FieldEr
 
 /// A pod spec at `path` (`spec`, or `spec.template.spec` in workloads).
 pub fn pod_spec(spec: &PodSpec, path: &FieldPath) -> Vec<FieldError> {
+    spec_with_volumes(spec, &[], path)
+}
+
+fn spec_with_volumes(spec: &PodSpec, extra_volumes: &[&str], path: &FieldPath) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let volume_names = volume::volumes(&spec.volumes, &path.child("volumes"), &mut errors);
+    let mut volume_names = volume::volumes(&spec.volumes, &path.child("volumes"), &mut errors);
+    volume_names.extend(extra_volumes.iter().copied());
     container::containers(spec, &volume_names, path, &mut errors);
     match spec.restart_policy.as_deref() {
         None | Some("") => errors.push(FieldError::required(path.child("restartPolicy"), "")),
@@ -47,7 +65,10 @@ pub fn pod_spec(spec: &PodSpec, path: &FieldPath) -> Vec<FieldError> {
         )),
     }
     if let Some(dns) = spec.dns_policy.as_deref()
-        && !matches!(dns, "ClusterFirstWithHostNet" | "ClusterFirst" | "Default" | "None")
+        && !matches!(
+            dns,
+            "ClusterFirstWithHostNet" | "ClusterFirst" | "Default" | "None"
+        )
     {
         errors.push(FieldError::not_supported(
             path.child("dnsPolicy"),
@@ -55,7 +76,10 @@ pub fn pod_spec(spec: &PodSpec, path: &FieldPath) -> Vec<FieldError> {
             &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"],
         ));
     }
-    errors.extend(validate_labels(&spec.node_selector, &path.child("nodeSelector")));
+    errors.extend(validate_labels(
+        &spec.node_selector,
+        &path.child("nodeSelector"),
+    ));
     if let Some(seconds) = spec.termination_grace_period_seconds
         && seconds < 0
     {
@@ -92,10 +116,17 @@ pub fn pod_spec(spec: &PodSpec, path: &FieldPath) -> Vec<FieldError> {
     if let Some(a) = &spec.affinity {
         affinity::affinity(a, &path.child("affinity"), &mut errors);
     }
-    affinity::topology_spread(&spec.topology_spread_constraints, &path.child("topologySpreadConstraints"), &mut errors);
+    affinity::topology_spread(
+        &spec.topology_spread_constraints,
+        &path.child("topologySpreadConstraints"),
+        &mut errors,
+    );
     if let Some(overhead) = &spec.overhead {
         for (name, q) in overhead {
-            errors.extend(super::common::non_negative_quantity(q, &path.child("overhead").key(name)));
+            errors.extend(super::common::non_negative_quantity(
+                q,
+                &path.child("overhead").key(name),
+            ));
         }
     }
     if let Some(policy) = spec.preemption_policy.as_deref()
@@ -109,9 +140,15 @@ pub fn pod_spec(spec: &PodSpec, path: &FieldPath) -> Vec<FieldError> {
     }
     let mut gates = BTreeSet::new();
     for (i, gate) in spec.scheduling_gates.iter().enumerate() {
-        errors.extend(super::common::qualified_name(&gate.name, &path.child("schedulingGates").index(i).child("name")));
+        errors.extend(super::common::qualified_name(
+            &gate.name,
+            &path.child("schedulingGates").index(i).child("name"),
+        ));
         if !gates.insert(gate.name.as_str()) {
-            errors.push(FieldError::duplicate(path.child("schedulingGates").index(i), &gate.name));
+            errors.push(FieldError::duplicate(
+                path.child("schedulingGates").index(i),
+                &gate.name,
+            ));
         }
     }
     errors

@@ -9,7 +9,11 @@ use crate::defaults::pod::has_legacy_source;
 use crate::names;
 
 /// Checks the volumes; returns the set of their names (for volume mounts).
-pub(super) fn volumes<'a>(volumes: &'a [Volume], path: &FieldPath, errors: &mut Vec<FieldError>) -> BTreeSet<&'a str> {
+pub(super) fn volumes<'a>(
+    volumes: &'a [Volume],
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) -> BTreeSet<&'a str> {
     let mut seen = BTreeSet::new();
     for (i, v) in volumes.iter().enumerate() {
         let p = path.index(i);
@@ -43,34 +47,64 @@ fn source(v: &Volume, p: &FieldPath, errors: &mut Vec<FieldError>) {
         ("image", v.image.is_some()),
         ("legacy", has_legacy_source(v)),
     ];
-    let set: Vec<&str> = sources.iter().filter(|(_, on)| *on).map(|(name, _)| *name).collect();
+    let set: Vec<&str> = sources
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| *name)
+        .collect();
     match set.as_slice() {
-        [] => errors.push(FieldError::required(p.clone(), "must specify a volume type")),
+        [] => errors.push(FieldError::required(
+            p.clone(),
+            "must specify a volume type",
+        )),
         [_] => {}
-        [_, second, ..] => errors.push(FieldError::forbidden(p.child(second), "may not specify more than 1 volume type")),
+        [_, second, ..] => errors.push(FieldError::forbidden(
+            p.child(second),
+            "may not specify more than 1 volume type",
+        )),
     }
     if let Some(h) = &v.host_path {
         if h.path.is_empty() {
             errors.push(FieldError::required(p.child("hostPath").child("path"), ""));
         }
-        let types = ["", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice", "BlockDevice"];
+        let types = [
+            "",
+            "DirectoryOrCreate",
+            "Directory",
+            "FileOrCreate",
+            "File",
+            "Socket",
+            "CharDevice",
+            "BlockDevice",
+        ];
         if let Some(t) = h.type_.as_deref()
             && !types.contains(&t)
         {
-            errors.push(FieldError::not_supported(p.child("hostPath").child("type"), t, &types));
+            errors.push(FieldError::not_supported(
+                p.child("hostPath").child("type"),
+                t,
+                &types,
+            ));
         }
     }
     if let Some(claim) = &v.persistent_volume_claim
         && claim.claim_name.is_empty()
     {
-        errors.push(FieldError::required(p.child("persistentVolumeClaim").child("claimName"), ""));
+        errors.push(FieldError::required(
+            p.child("persistentVolumeClaim").child("claimName"),
+            "",
+        ));
     }
     if let Some(e) = &v.empty_dir
         && let Some(m) = e.medium.as_deref()
         && !matches!(m, "" | "Memory")
         && !m.starts_with("HugePages")
     {
-        errors.push(FieldError::not_supported(p.child("emptyDir").child("medium"), m, &["", "Memory", "HugePages"]));
+        errors.push(FieldError::not_supported(
+            p.child("emptyDir").child("medium"),
+            m,
+            &["", "Memory", "HugePages"],
+        ));
     }
     if let Some(cm) = &v.config_map {
         let cp = p.child("configMap");
@@ -91,18 +125,30 @@ fn source(v: &Volume, p: &FieldPath, errors: &mut Vec<FieldError>) {
         items(&secret.items, &sp.child("items"), errors);
     }
     if let Some(d) = &v.downward_api {
-        mode(d.default_mode, &p.child("downwardAPI").child("defaultMode"), errors);
+        mode(
+            d.default_mode,
+            &p.child("downwardAPI").child("defaultMode"),
+            errors,
+        );
         for (i, item) in d.items.iter().enumerate() {
             let ip = p.child("downwardAPI").child("items").index(i);
             relative_path(&item.path, &ip.child("path"), errors);
             mode(item.mode, &ip.child("mode"), errors);
             if item.field_ref.is_some() == item.resource_field_ref.is_some() {
-                errors.push(FieldError::invalid(ip, "", "must specify one of: `fieldRef` or `resourceFieldRef`"));
+                errors.push(FieldError::invalid(
+                    ip,
+                    "",
+                    "must specify one of: `fieldRef` or `resourceFieldRef`",
+                ));
             }
         }
     }
     if let Some(pr) = &v.projected {
-        mode(pr.default_mode, &p.child("projected").child("defaultMode"), errors);
+        mode(
+            pr.default_mode,
+            &p.child("projected").child("defaultMode"),
+            errors,
+        );
     }
 }
 
@@ -110,7 +156,11 @@ fn mode(mode: Option<i32>, p: &FieldPath, errors: &mut Vec<FieldError>) {
     if let Some(m) = mode
         && !(0..=0o777).contains(&m)
     {
-        errors.push(FieldError::invalid(p.clone(), m, "must be a number between 0 and 0777 (octal), both inclusive"));
+        errors.push(FieldError::invalid(
+            p.clone(),
+            m,
+            "must be a number between 0 and 0777 (octal), both inclusive",
+        ));
     }
 }
 
@@ -130,8 +180,16 @@ pub(super) fn relative_path(path: &str, p: &FieldPath, errors: &mut Vec<FieldErr
     if path.is_empty() {
         errors.push(FieldError::required(p.clone(), ""));
     } else if path.starts_with('/') {
-        errors.push(FieldError::invalid(p.clone(), path, "must be a relative path"));
+        errors.push(FieldError::invalid(
+            p.clone(),
+            path,
+            "must be a relative path",
+        ));
     } else if path.split('/').any(|part| part == "..") {
-        errors.push(FieldError::invalid(p.clone(), path, "must not contain '..'"));
+        errors.push(FieldError::invalid(
+            p.clone(),
+            path,
+            "must not contain '..'",
+        ));
     }
 }

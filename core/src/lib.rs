@@ -13,6 +13,7 @@ pub mod api;
 pub mod clock;
 pub mod cron;
 pub mod defaults;
+pub mod error;
 pub mod intstr;
 pub mod labels;
 pub mod manifest;
@@ -21,9 +22,11 @@ pub mod names;
 pub mod quantity;
 pub mod resource;
 pub mod schema;
+pub mod store;
 pub mod validation;
 
 pub use clock::Clock;
+pub use error::Error;
 pub use resource::Resource;
 
 #[doc(hidden)]

@@ -80,6 +80,15 @@ pub trait Resource:
     fn validate_fields(&self) -> Vec<FieldError> {
         Vec::new()
     }
+
+    /// The value of a field selector's field other than `metadata.name` and
+    /// `metadata.namespace` (which every kind has), e.g. `spec.nodeName` of a pod; `None`
+    /// if the kind does not support selecting on `path`. Unset fields read as `""`, so
+    /// `spec.nodeName=` selects unscheduled pods as in Kubernetes.
+    fn field_value(&self, path: &str) -> Option<String> {
+        let _ = path;
+        None
+    }
 }
 
 /// Checks the `apiVersion` and `kind` read from the wire against the type's.

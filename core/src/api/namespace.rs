@@ -79,6 +79,11 @@ crate::resource! {
         fn validate_fields(&self) -> Vec<crate::validation::FieldError> {
             crate::validation::namespace::namespace(self)
         }
+        fn field_value(&self, path: &str) -> Option<String> {
+            (path == "status.phase").then(|| {
+                self.status.as_ref().and_then(|s| s.phase.clone()).unwrap_or_default()
+            })
+        }
     }
 }
 

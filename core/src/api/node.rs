@@ -319,6 +319,9 @@ crate::resource! {
         fn validate_fields(&self) -> Vec<crate::validation::FieldError> {
             crate::validation::node::node(self)
         }
+        fn field_value(&self, path: &str) -> Option<String> {
+            (path == "spec.unschedulable").then(|| self.spec.unschedulable.unwrap_or(false).to_string())
+        }
     }
 }
 

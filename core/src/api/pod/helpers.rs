@@ -17,6 +17,23 @@ pub mod phase {
 }
 
 impl Pod {
+    /// The fields a field selector may name (Kubernetes' `PodToSelectableFields`).
+    pub(crate) fn selectable_field(&self, path: &str) -> Option<String> {
+        let status = self.status.as_ref();
+        let text = |v: Option<&String>| v.cloned().unwrap_or_default();
+        Some(match path {
+            "spec.nodeName" => text(self.spec.node_name.as_ref()),
+            "spec.restartPolicy" => text(self.spec.restart_policy.as_ref()),
+            "spec.schedulerName" => text(self.spec.scheduler_name.as_ref()),
+            "spec.serviceAccountName" => text(self.spec.service_account_name.as_ref()),
+            "spec.hostNetwork" => self.spec.host_network.unwrap_or(false).to_string(),
+            "status.phase" => text(status.and_then(|s| s.phase.as_ref())),
+            "status.podIP" => text(status.and_then(|s| s.pod_ip.as_ref())),
+            "status.nominatedNodeName" => text(status.and_then(|s| s.nominated_node_name.as_ref())),
+            _ => return None,
+        })
+    }
+
     /// The phase, `Pending` when no status was written yet.
     pub fn phase(&self) -> &str {
         self.status

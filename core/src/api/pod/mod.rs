@@ -47,6 +47,9 @@ crate::resource! {
         fn validate_fields(&self) -> Vec<FieldError> {
             crate::validation::pod::pod(self)
         }
+        fn field_value(&self, path: &str) -> Option<String> {
+            self.selectable_field(path)
+        }
     }
 }
 

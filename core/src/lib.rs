@@ -10,6 +10,7 @@
 //! - [`validation`] and [`defaults`]: what the API server checks and fills in.
 
 pub mod api;
+pub mod client;
 pub mod clock;
 pub mod cron;
 pub mod defaults;

@@ -73,6 +73,15 @@ macro_rules! objects {
                 }
             }
 
+            /// The object as a storable trait object (no copy).
+            #[must_use]
+            pub fn into_any(self) -> Box<dyn crate::store::AnyResource> {
+                match self {
+                    $(Object::$kind(o) => Box::new(o),)*
+                    Object::Dynamic(d) => Box::new(d),
+                }
+            }
+
             /// Applies the kind's defaults (no-op for dynamic objects).
             pub fn apply_defaults(&mut self) {
                 match self {

@@ -1,0 +1,537 @@
+//! The API server's object semantics, once, above every [`Store`] backend: server-set
+//! metadata, the admission chain, namespaces, optimistic concurrency, the status
+//! subresource, finalizers, graceful deletion and propagation policies.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use super::admission::{Chain, Operation};
+use super::kinds::{KindEntry, Kinds};
+use super::params::{DeleteParams, PropagationPolicy};
+use crate::Clock;
+use crate::api::{Namespace, NamespaceStatus, Pod};
+use crate::error::{Error, object_name};
+use crate::manifest::DynamicObject;
+use crate::store::{AnyResource, Filter, Obj, Store, Write, kind_key, parse_version};
+
+/// The namespaces every cluster starts with.
+pub const DEFAULT_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+/// The finalizer a foreground deletion adds.
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
+/// The finalizer an orphaning deletion adds.
+pub const ORPHAN_FINALIZER: &str = "orphan";
+/// Attempts at a fresh `generateName` name before giving up.
+const GENERATE_ATTEMPTS: usize = 8;
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// What a delete did, untyped.
+pub(crate) enum Outcome {
+    Gone(Obj),
+    Terminating(Obj),
+}
+
+pub(crate) struct Server {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) kinds: Kinds,
+    pub(crate) chain: Chain,
+    pub(crate) clock: Clock,
+    rng: Mutex<u64>,
+    bootstrapped: tokio::sync::OnceCell<()>,
+}
+
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn version_of(obj: &dyn AnyResource) -> u64 {
+    parse_version(obj.meta().resource_version.as_deref()).unwrap_or(0)
+}
+
+fn ns_of(obj: &dyn AnyResource) -> String {
+    obj.meta().namespace.clone().unwrap_or_default()
+}
+
+fn name_of(obj: &dyn AnyResource) -> String {
+    obj.meta().name.clone().unwrap_or_default()
+}
+
+impl Server {
+    pub(crate) fn new(store: Arc<dyn Store>, kinds: Kinds, chain: Chain, clock: Clock, seed: u64) -> Server {
+        Server { store, kinds, chain, clock, rng: Mutex::new(seed), bootstrapped: tokio::sync::OnceCell::new() }
+    }
+
+    fn random(&self) -> u64 {
+        splitmix(&mut self.rng.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// A random (seeded) RFC 4122 version-4 uid.
+    pub(crate) fn new_uid(&self) -> String {
+        let (a, b) = (self.random(), self.random());
+        let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            a >> 32,
+            (a >> 16) & 0xFFFF,
+            a & 0x0FFF,
+            b >> 48,
+            b & 0xFFFF_FFFF_FFFF
+        )
+    }
+
+    fn generated_name(&self, prefix: &str) -> String {
+        let mut r = self.random();
+        let mut name = String::with_capacity(prefix.len() + 5);
+        name.push_str(prefix);
+        for _ in 0..5 {
+            name.push(char::from(NAME_ALPHABET[(r % NAME_ALPHABET.len() as u64) as usize]));
+            r /= NAME_ALPHABET.len() as u64;
+        }
+        name
+    }
+
+    /// Creates the default namespaces once, before the first request.
+    pub(crate) async fn bootstrap(&self) -> Result<(), Error> {
+        self.bootstrapped
+            .get_or_try_init(|| async {
+                let entry = self.kinds.typed::<Namespace>();
+                for name in DEFAULT_NAMESPACES {
+                    if self.store.get(&entry.key, "", name).await?.is_none() {
+                        let ns = Namespace { metadata: crate::meta::ObjectMeta::named(name), ..Namespace::default() };
+                        match self.create_unchecked(&entry, Box::new(ns)).await {
+                            Ok(_) | Err(Error::AlreadyExists { .. }) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+                Ok(())
+            })
+            .await
+            .map(|()| ())
+    }
+
+    /// Defaults, user mutation, validation and user validation.
+    pub(crate) fn admit(
+        &self,
+        entry: &KindEntry,
+        op: Operation,
+        obj: &mut dyn AnyResource,
+        old: Option<&dyn AnyResource>,
+    ) -> Result<(), Error> {
+        obj.apply_defaults_dyn();
+        for hook in &self.chain.mutating {
+            hook.mutate(op, obj, old)?;
+        }
+        let checked = match obj.as_any().downcast_ref::<DynamicObject>() {
+            Some(d) => entry.validate_dynamic(d),
+            None => obj.validate_dyn(),
+        };
+        checked.map_err(Error::invalid)?;
+        for hook in &self.chain.validating {
+            hook.validate(op, obj, old)?;
+        }
+        Ok(())
+    }
+
+    /// Fixes the namespace of an object sent to `namespace` (`None`: cluster-wide
+    /// request), clearing it for cluster-scoped kinds.
+    pub(crate) fn place(entry: &KindEntry, obj: &mut dyn AnyResource, namespace: Option<&str>) -> Result<(), Error> {
+        let meta = obj.meta_mut();
+        if !entry.namespaced {
+            meta.namespace = None;
+            return Ok(());
+        }
+        match (meta.namespace.as_deref().filter(|n| !n.is_empty()), namespace) {
+            (None, Some(ns)) => meta.namespace = Some(ns.to_owned()),
+            (None, None) => meta.namespace = Some("default".to_owned()),
+            (Some(a), Some(b)) if a != b => {
+                return Err(Error::BadRequest(format!(
+                    "the namespace of the provided object ({a}) does not match the namespace sent on the request ({b})"
+                )));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn check_namespace(&self, entry: &KindEntry, ns: &str, name: &str) -> Result<(), Error> {
+        let ns_key = kind_key("v1", "Namespace");
+        match self.store.get(&ns_key, "", ns).await? {
+            None => Err(Error::NotFound { resource: "namespaces".to_owned(), name: ns.to_owned() }),
+            Some(n) if n.meta().deletion_timestamp.is_some() => Err(Error::Forbidden {
+                resource: entry.plural.clone(),
+                name: object_name(ns, name),
+                reason: format!("unable to create new content in namespace {ns} because it is being terminated"),
+            }),
+            Some(_) => Ok(()),
+        }
+    }
+
+    fn stamp_new(&self, obj: &mut dyn AnyResource) {
+        let now = self.clock.now();
+        let uid = self.new_uid();
+        let meta = obj.meta_mut();
+        meta.uid = Some(uid);
+        meta.creation_timestamp = Some(now);
+        meta.resource_version = None;
+        meta.generation = Some(1);
+        meta.deletion_timestamp = None;
+        meta.deletion_grace_period_seconds = None;
+        meta.self_link = None;
+    }
+
+    /// Creates one object: namespace placement is the caller's.
+    pub(crate) async fn create(&self, entry: &KindEntry, obj: Box<dyn AnyResource>) -> Result<Obj, Error> {
+        self.bootstrap().await?;
+        self.create_many(entry, vec![obj]).await?.pop().unwrap_or_else(|| Err(Error::Store("no result".into())))
+    }
+
+    async fn create_unchecked(&self, entry: &KindEntry, mut obj: Box<dyn AnyResource>) -> Result<Obj, Error> {
+        self.stamp_new(obj.as_mut());
+        self.admit(entry, Operation::Create, obj.as_mut(), None)?;
+        let mut results = self.store.write(vec![Write::Create(obj)]).await?;
+        results.pop().unwrap_or_else(|| Err(Error::Store("no result".into()))).map_err(|e| entry.rename(e))
+    }
+
+    /// Creates many objects of one kind in one store write; each succeeds or fails alone.
+    pub(crate) async fn create_many(
+        &self,
+        entry: &KindEntry,
+        objects: Vec<Box<dyn AnyResource>>,
+    ) -> Result<Vec<Result<Obj, Error>>, Error> {
+        self.bootstrap().await?;
+        let mut checked_ns: Vec<String> = Vec::new();
+        let mut slots: Vec<Option<Result<Obj, Error>>> = Vec::with_capacity(objects.len());
+        let mut pending: Vec<(usize, Box<dyn AnyResource>)> = Vec::new();
+        for (i, mut obj) in objects.into_iter().enumerate() {
+            let prepared = self.prepare_create(entry, obj.as_mut(), &mut checked_ns).await;
+            match prepared {
+                Ok(()) => {
+                    slots.push(None);
+                    pending.push((i, obj));
+                }
+                Err(e) => slots.push(Some(Err(e))),
+            }
+        }
+        for _ in 0..GENERATE_ATTEMPTS {
+            if pending.is_empty() {
+                break;
+            }
+            let (idx, writes): (Vec<usize>, Vec<Write>) = pending
+                .iter()
+                .map(|(i, o)| (*i, Write::Create(o.clone_boxed())))
+                .unzip();
+            let results = self.store.write(writes).await?;
+            let mut retry = Vec::new();
+            for ((i, result), (_, mut obj)) in idx.into_iter().zip(results).zip(pending) {
+                let generated = obj.meta().generate_name.as_deref().is_some_and(|g| !g.is_empty())
+                    && obj.meta().name.as_deref().is_some_and(|n| n.starts_with(obj.meta().generate_name.as_deref().unwrap_or("")));
+                match result {
+                    Err(Error::AlreadyExists { .. }) if generated => {
+                        let prefix = obj.meta().generate_name.clone().unwrap_or_default();
+                        obj.meta_mut().name = Some(self.generated_name(&prefix));
+                        retry.push((i, obj));
+                    }
+                    other => slots[i] = Some(other.map_err(|e| entry.rename(e))),
+                }
+            }
+            pending = retry;
+        }
+        for (i, obj) in pending {
+            slots[i] = Some(Err(Error::AlreadyExists { resource: entry.plural.clone(), name: object_name(&ns_of(obj.as_ref()), &name_of(obj.as_ref())) }));
+        }
+        Ok(slots.into_iter().map(|s| s.unwrap_or_else(|| Err(Error::Store("no result".into())))).collect())
+    }
+
+    async fn prepare_create(&self, entry: &KindEntry, obj: &mut dyn AnyResource, checked: &mut Vec<String>) -> Result<(), Error> {
+        if obj.meta().name.as_deref().is_none_or(str::is_empty)
+            && let Some(prefix) = obj.meta().generate_name.clone().filter(|g| !g.is_empty())
+        {
+            obj.meta_mut().name = Some(self.generated_name(&prefix));
+        }
+        self.stamp_new(obj);
+        self.admit(entry, Operation::Create, obj, None)?;
+        if entry.namespaced {
+            let ns = ns_of(obj);
+            if !checked.contains(&ns) {
+                self.check_namespace(entry, &ns, &name_of(obj)).await?;
+                checked.push(ns);
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn get(&self, entry: &KindEntry, ns: &str, name: &str) -> Result<Obj, Error> {
+        self.store.get(&entry.key, ns, name).await?.ok_or_else(|| entry.not_found(ns, name))
+    }
+
+    pub(crate) async fn list(&self, entry: &KindEntry, filter: &Filter) -> Result<crate::store::ListResult, Error> {
+        self.bootstrap().await?;
+        self.check_fields(entry, filter)?;
+        self.store.list(&entry.key, filter).await
+    }
+
+    pub(crate) fn check_fields(&self, entry: &KindEntry, filter: &Filter) -> Result<(), Error> {
+        match entry.probe() {
+            Some(probe) => filter.fields.check_supported(probe.as_ref()),
+            None => Ok(()),
+        }
+    }
+
+    /// Replaces an object (`status_only`: only its status). `obj` carries the name,
+    /// namespace and the resourceVersion the caller read (empty: unconditional).
+    pub(crate) async fn update(&self, entry: &KindEntry, obj: &dyn AnyResource, status_only: bool) -> Result<Obj, Error> {
+        self.bootstrap().await?;
+        let (ns, name) = (ns_of(obj), name_of(obj));
+        let wanted = parse_version(obj.meta().resource_version.as_deref())?;
+        loop {
+            let current = self.get(entry, &ns, &name).await?;
+            let have = version_of(current.as_ref());
+            if wanted != 0 && wanted != have {
+                return Err(conflict(entry, &ns, &name));
+            }
+            if let Some(uid) = obj.meta().uid.as_deref().filter(|u| !u.is_empty())
+                && Some(uid) != current.meta().uid.as_deref()
+            {
+                return Err(Error::Conflict {
+                    resource: entry.plural.clone(),
+                    name: object_name(&ns, &name),
+                    reason: format!(
+                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
+                        current.meta().uid.as_deref().unwrap_or("")
+                    ),
+                });
+            }
+            let mut new = if status_only {
+                let mut n = current.clone_boxed();
+                n.copy_status_from_dyn(obj);
+                n
+            } else {
+                let mut n = obj.clone_boxed();
+                if n.has_status() {
+                    n.copy_status_from_dyn(current.as_ref());
+                }
+                n
+            };
+            keep_server_fields(new.as_mut(), current.as_ref());
+            if current.meta().deletion_timestamp.is_some() {
+                let added = new.meta().finalizers.iter().find(|f| !current.meta().finalizers.contains(f));
+                if let Some(f) = added {
+                    return Err(Error::Forbidden {
+                        resource: entry.plural.clone(),
+                        name: object_name(&ns, &name),
+                        reason: format!("no new finalizers can be added if the object is being deleted, found new finalizers [{f}]"),
+                    });
+                }
+            }
+            self.admit(entry, Operation::Update, new.as_mut(), Some(current.as_ref()))?;
+            let generation = current.meta().generation.unwrap_or(1);
+            new.meta_mut().generation =
+                Some(if new.dyn_spec_eq(current.as_ref()) { generation } else { generation + 1 });
+            if new.dyn_eq(current.as_ref()) {
+                return Ok(current);
+            }
+            let finished = new.meta().deletion_timestamp.is_some() && new.meta().finalizers.is_empty();
+            let write = if finished {
+                Write::Delete { kind: entry.key.clone(), namespace: ns.clone(), name: name.clone(), expected: have }
+            } else {
+                Write::Update { object: new, expected: have }
+            };
+            match self.write_one(entry, write).await {
+                Err(Error::Conflict { .. }) if wanted == 0 => {}
+                Ok(obj) if finished => {
+                    self.after_delete(entry, &ns).await?;
+                    return Ok(obj);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn write_one(&self, entry: &KindEntry, write: Write) -> Result<Obj, Error> {
+        let mut results = self.store.write(vec![write]).await?;
+        results.pop().unwrap_or_else(|| Err(Error::Store("no result".into()))).map_err(|e| entry.rename(e))
+    }
+
+    pub(crate) async fn delete(&self, entry: &KindEntry, ns: &str, name: &str, params: &DeleteParams) -> Result<Outcome, Error> {
+        self.bootstrap().await?;
+        loop {
+            let current = self.get(entry, ns, name).await?;
+            check_preconditions(entry, current.as_ref(), params)?;
+            for hook in &self.chain.validating {
+                hook.validate(Operation::Delete, current.as_ref(), None)?;
+            }
+            if entry.key == kind_key("v1", "Namespace") {
+                return self.delete_namespace(entry, current).await;
+            }
+            let add = match params.propagation_policy {
+                Some(PropagationPolicy::Foreground) => Some(FOREGROUND_FINALIZER),
+                Some(PropagationPolicy::Orphan) => Some(ORPHAN_FINALIZER),
+                _ => None,
+            };
+            let grace = grace_period(current.as_ref(), params);
+            let meta = current.meta();
+            let needs_finalizer = add.is_some_and(|f| !meta.finalizers.iter().any(|x| x == f));
+            let have = version_of(current.as_ref());
+            let keep = !meta.finalizers.is_empty() || needs_finalizer || grace > 0;
+            if keep {
+                let shorter = meta.deletion_grace_period_seconds.is_none_or(|g| grace < g);
+                if meta.deletion_timestamp.is_some() && !needs_finalizer && !shorter {
+                    return Ok(Outcome::Terminating(current));
+                }
+                let mut new = current.clone_boxed();
+                let now = self.clock.now();
+                let m = new.meta_mut();
+                if m.deletion_timestamp.is_none() || shorter {
+                    m.deletion_timestamp = Some(now.saturating_add(Duration::from_secs(grace.unsigned_abs())));
+                    m.deletion_grace_period_seconds = Some(grace);
+                }
+                if let Some(f) = add.filter(|_| needs_finalizer) {
+                    m.finalizers.push(f.to_owned());
+                }
+                m.generation = Some(m.generation.unwrap_or(1) + 1);
+                match self.write_one(entry, Write::Update { object: new, expected: have }).await {
+                    Err(Error::Conflict { .. }) => continue,
+                    other => return other.map(Outcome::Terminating),
+                }
+            }
+            let write = Write::Delete { kind: entry.key.clone(), namespace: ns.to_owned(), name: name.to_owned(), expected: have };
+            match self.write_one(entry, write).await {
+                Err(Error::Conflict { .. }) => {}
+                other => {
+                    let gone = other?;
+                    self.after_delete(entry, ns).await?;
+                    return Ok(Outcome::Gone(gone));
+                }
+            }
+        }
+    }
+
+    /// Marks a namespace terminating, deletes its content, and removes it once empty.
+    async fn delete_namespace(&self, entry: &KindEntry, current: Obj) -> Result<Outcome, Error> {
+        let name = name_of(current.as_ref());
+        if current.meta().deletion_timestamp.is_none() {
+            let mut new = current.clone_boxed();
+            if let Some(ns) = new.downcast_mut::<Namespace>() {
+                ns.metadata.deletion_timestamp = Some(self.clock.now());
+                ns.metadata.deletion_grace_period_seconds = Some(0);
+                ns.status.get_or_insert_with(NamespaceStatus::default).phase = Some("Terminating".to_owned());
+            }
+            let have = version_of(current.as_ref());
+            self.write_one(entry, Write::Update { object: new, expected: have }).await?;
+        }
+        for kind in self.kinds.namespaced() {
+            let filter = Filter { namespace: Some(name.clone()), ..Filter::default() };
+            for obj in self.store.list(&kind.key, &filter).await?.items {
+                match Box::pin(self.delete(&kind, &name, &name_of(obj.as_ref()), &DeleteParams::default())).await {
+                    Ok(_) | Err(Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        self.finalize_namespace(&name).await
+    }
+
+    /// Removes a terminating namespace whose content is gone.
+    async fn finalize_namespace(&self, name: &str) -> Result<Outcome, Error> {
+        let entry = self.kinds.typed::<Namespace>();
+        let current = self.get(&entry, "", name).await?;
+        if current.meta().deletion_timestamp.is_none() {
+            return Ok(Outcome::Terminating(current));
+        }
+        for kind in self.kinds.namespaced() {
+            let filter = Filter { namespace: Some(name.to_owned()), ..Filter::default() };
+            if !self.store.list(&kind.key, &filter).await?.items.is_empty() {
+                return Ok(Outcome::Terminating(current));
+            }
+        }
+        let have = version_of(current.as_ref());
+        if current.meta().finalizers.is_empty() {
+            let write = Write::Delete { kind: entry.key.clone(), namespace: String::new(), name: name.to_owned(), expected: have };
+            return self.write_one(&entry, write).await.map(Outcome::Gone);
+        }
+        let mut new = current.clone_boxed();
+        if let Some(ns) = new.downcast_mut::<Namespace>() {
+            ns.spec.finalizers.retain(|f| f != "kubernetes");
+        }
+        self.write_one(&entry, Write::Update { object: new, expected: have }).await.map(Outcome::Terminating)
+    }
+
+    /// After an object is removed: finish its namespace if that is terminating.
+    async fn after_delete(&self, entry: &KindEntry, ns: &str) -> Result<(), Error> {
+        if !entry.namespaced || ns.is_empty() {
+            return Ok(());
+        }
+        let key = kind_key("v1", "Namespace");
+        if let Some(n) = self.store.get(&key, "", ns).await?
+            && n.meta().deletion_timestamp.is_some()
+        {
+            match Box::pin(self.finalize_namespace(ns)).await {
+                Ok(_) | Err(Error::NotFound { .. } | Error::Conflict { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn conflict(entry: &KindEntry, ns: &str, name: &str) -> Error {
+    Error::Conflict {
+        resource: entry.plural.clone(),
+        name: object_name(ns, name),
+        reason: "the object has been modified; please apply your changes to the latest version and try again".to_owned(),
+    }
+}
+
+/// Metadata only the server sets survives any update.
+fn keep_server_fields(new: &mut dyn AnyResource, current: &dyn AnyResource) {
+    let cur = current.meta();
+    let m = new.meta_mut();
+    m.uid.clone_from(&cur.uid);
+    m.creation_timestamp.clone_from(&cur.creation_timestamp);
+    m.deletion_timestamp.clone_from(&cur.deletion_timestamp);
+    m.deletion_grace_period_seconds = cur.deletion_grace_period_seconds;
+    m.namespace.clone_from(&cur.namespace);
+    m.resource_version.clone_from(&cur.resource_version);
+    m.generation = cur.generation;
+    m.self_link = None;
+}
+
+fn check_preconditions(entry: &KindEntry, current: &dyn AnyResource, params: &DeleteParams) -> Result<(), Error> {
+    let Some(pre) = &params.preconditions else { return Ok(()) };
+    let meta = current.meta();
+    let fail = |what: &str, want: &str, have: &str| Error::Conflict {
+        resource: entry.plural.clone(),
+        name: object_name(meta.namespace.as_deref().unwrap_or(""), meta.name.as_deref().unwrap_or("")),
+        reason: format!("Precondition failed: {what} in precondition: {want}, {what} in object meta: {have}"),
+    };
+    if let Some(uid) = &pre.uid
+        && Some(uid.as_str()) != meta.uid.as_deref()
+    {
+        return Err(fail("UID", uid, meta.uid.as_deref().unwrap_or("")));
+    }
+    if let Some(rv) = &pre.resource_version
+        && Some(rv.as_str()) != meta.resource_version.as_deref()
+    {
+        return Err(fail("ResourceVersion", rv, meta.resource_version.as_deref().unwrap_or("")));
+    }
+    Ok(())
+}
+
+/// Kubernetes' pod `CheckGracefulDelete`: the request's period, else the pod's
+/// `terminationGracePeriodSeconds` (30); zero for unscheduled or finished pods and for
+/// every other kind.
+fn grace_period(obj: &dyn AnyResource, params: &DeleteParams) -> i64 {
+    let Some(pod) = obj.as_any().downcast_ref::<Pod>() else { return 0 };
+    if pod.spec.node_name.as_deref().is_none_or(str::is_empty) || pod.is_terminal() {
+        return 0;
+    }
+    params
+        .grace_period_seconds
+        .or(pod.spec.termination_grace_period_seconds)
+        .unwrap_or(crate::defaults::pod::DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
+        .max(0)
+}

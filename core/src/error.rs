@@ -90,15 +90,29 @@ impl Error {
     #[must_use]
     pub fn invalid(err: ValidationError) -> Error {
         let name = err.object();
-        let field = err.errors.first().map(|e| e.path.to_string()).unwrap_or_default();
+        let field = err
+            .errors
+            .first()
+            .map(|e| e.path.to_string())
+            .unwrap_or_default();
         let reason = err
             .errors
             .iter()
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        let reason = if err.errors.len() > 1 { format!("[{reason}]") } else { reason };
-        Error::Invalid { kind: err.kind, name, field, reason, causes: err.errors }
+        let reason = if err.errors.len() > 1 {
+            format!("[{reason}]")
+        } else {
+            reason
+        };
+        Error::Invalid {
+            kind: err.kind,
+            name,
+            field,
+            reason,
+            causes: err.errors,
+        }
     }
 
     /// Whether this is [`Error::NotFound`].
@@ -129,5 +143,9 @@ impl Error {
 /// `namespace/name`, or `name` for cluster-scoped objects.
 #[must_use]
 pub fn object_name(namespace: &str, name: &str) -> String {
-    if namespace.is_empty() { name.to_owned() } else { format!("{namespace}/{name}") }
+    if namespace.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{namespace}/{name}")
+    }
 }

@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 fn cm(name: &str) -> ConfigMap {
-    ConfigMap { metadata: ObjectMeta::named(name), ..ConfigMap::default() }
+    ConfigMap {
+        metadata: ObjectMeta::named(name),
+        ..ConfigMap::default()
+    }
 }
 
 #[tokio::test]
@@ -28,7 +31,11 @@ async fn admission_hooks_mutate_then_validate_and_rejections_store_nothing() {
         }))
         .validating(admission::validate::<ConfigMap, _>(|_, c, _old| {
             if c.data.contains_key("password") {
-                Err(admission::deny(c, "configmaps", "passwords belong in Secrets"))
+                Err(admission::deny(
+                    c,
+                    "configmaps",
+                    "passwords belong in Secrets",
+                ))
             } else {
                 Ok(())
             }
@@ -40,12 +47,22 @@ async fn admission_hooks_mutate_then_validate_and_rejections_store_nothing() {
     let mut bad = cm("b");
     bad.data.insert("password".into(), "hunter2".into());
     let err = api.create(&bad).await.unwrap_err();
-    assert_eq!(err.to_string(), "configmaps \"default/b\" is forbidden: passwords belong in Secrets");
+    assert_eq!(
+        err.to_string(),
+        "configmaps \"default/b\" is forbidden: passwords belong in Secrets"
+    );
     assert!(api.get_opt("b").await.unwrap().is_none());
     let mut edit = (*made).clone();
     edit.data.insert("password".into(), "x".into());
-    assert!(matches!(api.replace("a", &edit).await, Err(Error::Forbidden { .. })));
-    assert_eq!(api.get("a").await.unwrap(), made, "a rejected update leaves the object");
+    assert!(matches!(
+        api.replace("a", &edit).await,
+        Err(Error::Forbidden { .. })
+    ));
+    assert_eq!(
+        api.get("a").await.unwrap(),
+        made,
+        "a rejected update leaves the object"
+    );
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -97,7 +114,14 @@ async fn typed_custom_kinds_get_the_whole_machinery() {
     let client = Client::in_memory();
     let api: Api<Backup> = Api::namespaced(&client, "default");
     let mut watch = Box::pin(api.watch(&ListParams::default(), "").await.unwrap());
-    let b = Backup { metadata: ObjectMeta::named("db"), spec: BackupSpec { schedule: "@daily".into(), keep: None }, status: None };
+    let b = Backup {
+        metadata: ObjectMeta::named("db"),
+        spec: BackupSpec {
+            schedule: "@daily".into(),
+            keep: None,
+        },
+        status: None,
+    };
     let made = api.create(&b).await.unwrap();
     assert_eq!(made.spec.keep, Some(7), "defaults");
     let mut bad = b.clone();
@@ -105,13 +129,21 @@ async fn typed_custom_kinds_get_the_whole_machinery() {
     bad.spec.schedule.clear();
     assert!(matches!(api.create(&bad).await, Err(Error::Invalid { .. })));
     let mut st = (*made).clone();
-    st.status = Some(BackupStatus { last: Some("now".into()) });
+    st.status = Some(BackupStatus {
+        last: Some("now".into()),
+    });
     api.replace_status("db", &st).await.unwrap();
     assert!(matches!(watch.next().await, Some(Ok(WatchEvent::Added(_)))));
-    assert!(matches!(watch.next().await, Some(Ok(WatchEvent::Modified(b))) if b.status.as_ref().and_then(|s| s.last.as_deref()) == Some("now")));
+    assert!(
+        matches!(watch.next().await, Some(Ok(WatchEvent::Modified(b))) if b.status.as_ref().and_then(|s| s.last.as_deref()) == Some("now"))
+    );
     let yaml = "apiVersion: ops.example.com/v1\nkind: Backup\nmetadata: {name: logs}\nspec: {schedule: '@hourly'}\n";
     client.apply_yaml(yaml).await.unwrap();
-    assert_eq!(api.get("logs").await.unwrap().spec.keep, Some(7), "manifests of typed custom kinds decode as the type");
+    assert_eq!(
+        api.get("logs").await.unwrap().spec.keep,
+        Some(7),
+        "manifests of typed custom kinds decode as the type"
+    );
 }
 
 #[tokio::test]
@@ -131,19 +163,40 @@ async fn dynamic_kinds_are_checked_against_their_schema() {
         .await
         .unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("spec.cronSpec: Required value") && text.contains("spec.replicas"), "{text}");
-    assert!(client.dynamic("Nope", None).unwrap_err().to_string().contains("known kinds: "));
-    assert!(tabs.delete("nightly", &DeleteParams::default()).await.unwrap());
+    assert!(
+        text.contains("spec.cronSpec: Required value") && text.contains("spec.replicas"),
+        "{text}"
+    );
+    assert!(
+        client
+            .dynamic("Nope", None)
+            .unwrap_err()
+            .to_string()
+            .contains("known kinds: ")
+    );
+    assert!(
+        tabs.delete("nightly", &DeleteParams::default())
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
 async fn apply_creates_then_updates() {
     let client = Client::in_memory();
-    let yaml = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/manifests/web.yaml")).unwrap();
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/manifests/web.yaml"
+    ))
+    .unwrap();
     let first = client.apply_yaml(&yaml).await.unwrap();
     let second = client.apply_yaml(&yaml).await.unwrap();
     for (a, b) in first.iter().zip(&second) {
-        assert_eq!(a.meta().resource_version, b.meta().resource_version, "re-applying the same manifest changes nothing");
+        assert_eq!(
+            a.meta().resource_version,
+            b.meta().resource_version,
+            "re-applying the same manifest changes nothing"
+        );
     }
     let changed = yaml.replacen("replicas: 3", "replicas: 5", 1);
     let third = client.apply_yaml(&changed).await.unwrap();
@@ -152,21 +205,31 @@ async fn apply_creates_then_updates() {
 
 #[tokio::test(start_paused = true)]
 async fn watcher_lists_then_watches_and_relists_after_expiry() {
-    let store = MemoryStore::with_config(MemoryStoreConfig { history: 2, watcher_buffer: 3 });
+    let store = MemoryStore::with_config(MemoryStoreConfig {
+        history: 2,
+        watcher_buffer: 3,
+    });
     let client = Client::new(store);
     let api: Api<ConfigMap> = Api::namespaced(&client, "default");
     api.create(&cm("a")).await.unwrap();
     let mut events = Box::pin(watcher::watcher(api.clone(), ListParams::default()));
     assert!(matches!(events.next().await, Some(Ok(Event::Init))));
-    assert!(matches!(events.next().await, Some(Ok(Event::InitApply(c))) if c.metadata.name.as_deref() == Some("a")));
+    assert!(
+        matches!(events.next().await, Some(Ok(Event::InitApply(c))) if c.metadata.name.as_deref() == Some("a"))
+    );
     assert!(matches!(events.next().await, Some(Ok(Event::InitDone))));
     api.create(&cm("b")).await.unwrap();
-    assert!(matches!(events.next().await, Some(Ok(Event::Apply(c))) if c.metadata.name.as_deref() == Some("b")));
+    assert!(
+        matches!(events.next().await, Some(Ok(Event::Apply(c))) if c.metadata.name.as_deref() == Some("b"))
+    );
     // Fall behind: more changes than the watcher's buffer while it is not polled.
     for i in 0..10 {
         api.create(&cm(&format!("c{i}"))).await.unwrap();
     }
-    assert!(matches!(events.next().await, Some(Ok(Event::Init))), "an overflowing watcher re-lists");
+    assert!(
+        matches!(events.next().await, Some(Ok(Event::Init))),
+        "an overflowing watcher re-lists"
+    );
     let mut seen = 0;
     loop {
         match events.next().await {
@@ -180,12 +243,18 @@ async fn watcher_lists_then_watches_and_relists_after_expiry() {
 
 #[tokio::test]
 async fn slow_watchers_do_not_block_writers_or_other_watchers() {
-    let store = MemoryStore::with_config(MemoryStoreConfig { history: 100, watcher_buffer: 5 });
+    let store = MemoryStore::with_config(MemoryStoreConfig {
+        history: 100,
+        watcher_buffer: 5,
+    });
     let client = Client::new(store);
     let api: Api<Pod> = Api::namespaced(&client, "default");
     let mut slow = Box::pin(api.watch(&ListParams::default(), "").await.unwrap());
     let mut fast = Box::pin(api.watch(&ListParams::default(), "").await.unwrap());
-    let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "x"}, "spec": {"containers": [{"name": "c", "image": "i"}]}})).unwrap();
+    let pod: Pod = serde_json::from_value(
+        json!({"metadata": {"name": "x"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}),
+    )
+    .unwrap();
     for i in 0..20 {
         let mut p = pod.clone();
         p.metadata.name = Some(format!("p{i}"));
@@ -201,6 +270,9 @@ async fn slow_watchers_do_not_block_writers_or_other_watchers() {
         }
     };
     assert!(err.is_expired(), "{err}");
-    assert!(delivered <= 5, "never more than its buffer, then told: {delivered}");
+    assert!(
+        delivered <= 5,
+        "never more than its buffer, then told: {delivered}"
+    );
     assert!(slow.next().await.is_none());
 }

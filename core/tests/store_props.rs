@@ -10,7 +10,10 @@ use keel_core::meta::ObjectMeta;
 use proptest::prelude::*;
 
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
 }
 
 /// One random operation on config maps `ns/name`.
@@ -38,10 +41,19 @@ async fn apply(client: &Client, op: &Op) -> Option<(String, String, String)> {
     let api: Api<ConfigMap> = Api::namespaced(client, ns);
     let name = format!("cm{i}");
     let id = format!("{ns}/{name}");
-    let entry = |kind: &str, o: &ConfigMap| Some((kind.to_owned(), id.clone(), o.metadata.resource_version.clone().unwrap()));
+    let entry = |kind: &str, o: &ConfigMap| {
+        Some((
+            kind.to_owned(),
+            id.clone(),
+            o.metadata.resource_version.clone().unwrap(),
+        ))
+    };
     match op {
         Op::Create(..) => {
-            let cm = ConfigMap { metadata: ObjectMeta::named(&name), ..ConfigMap::default() };
+            let cm = ConfigMap {
+                metadata: ObjectMeta::named(&name),
+                ..ConfigMap::default()
+            };
             api.create(&cm).await.ok().and_then(|o| entry("Added", &o))
         }
         Op::Update(_, _, v) => {
@@ -49,7 +61,9 @@ async fn apply(client: &Client, op: &Op) -> Option<(String, String, String)> {
             let before = cm.metadata.resource_version.clone();
             cm.data.insert("v".into(), v.to_string());
             let o = api.replace(&name, &cm).await.unwrap();
-            (o.metadata.resource_version != before).then(|| entry("Modified", &o)).flatten()
+            (o.metadata.resource_version != before)
+                .then(|| entry("Modified", &o))
+                .flatten()
         }
         Op::Delete(..) => match api.delete(&name, &DeleteParams::default()).await {
             Ok(d) => entry("Deleted", d.object()),
@@ -65,8 +79,16 @@ fn label(e: WatchEvent<ConfigMap>) -> (String, String, String) {
         WatchEvent::Deleted(o) => ("Deleted", o),
         WatchEvent::Bookmark { .. } => unreachable!("no bookmarks asked for"),
     };
-    let id = format!("{}/{}", o.metadata.namespace.clone().unwrap(), o.metadata.name.clone().unwrap());
-    (kind.to_owned(), id, o.metadata.resource_version.clone().unwrap())
+    let id = format!(
+        "{}/{}",
+        o.metadata.namespace.clone().unwrap(),
+        o.metadata.name.clone().unwrap()
+    );
+    (
+        kind.to_owned(),
+        id,
+        o.metadata.resource_version.clone().unwrap(),
+    )
 }
 
 proptest! {

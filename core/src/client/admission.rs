@@ -25,7 +25,12 @@ pub trait MutatingHook: Send + Sync {
     ///
     /// # Errors
     /// Rejects the write, usually with [`Error::Forbidden`] or [`Error::Invalid`].
-    fn mutate(&self, op: Operation, object: &mut dyn AnyResource, old: Option<&dyn AnyResource>) -> Result<(), Error>;
+    fn mutate(
+        &self,
+        op: Operation,
+        object: &mut dyn AnyResource,
+        old: Option<&dyn AnyResource>,
+    ) -> Result<(), Error>;
 }
 
 /// A hook that may reject writes after validation.
@@ -34,7 +39,12 @@ pub trait ValidatingHook: Send + Sync {
     ///
     /// # Errors
     /// Rejects the write, usually with [`Error::Forbidden`] or [`Error::Invalid`].
-    fn validate(&self, op: Operation, object: &dyn AnyResource, old: Option<&dyn AnyResource>) -> Result<(), Error>;
+    fn validate(
+        &self,
+        op: Operation,
+        object: &dyn AnyResource,
+        old: Option<&dyn AnyResource>,
+    ) -> Result<(), Error>;
 }
 
 struct TypedMutate<K, F>(F, std::marker::PhantomData<fn(K)>);
@@ -44,7 +54,12 @@ impl<K: Resource, F> MutatingHook for TypedMutate<K, F>
 where
     F: Fn(Operation, &mut K) -> Result<(), Error> + Send + Sync,
 {
-    fn mutate(&self, op: Operation, object: &mut dyn AnyResource, _old: Option<&dyn AnyResource>) -> Result<(), Error> {
+    fn mutate(
+        &self,
+        op: Operation,
+        object: &mut dyn AnyResource,
+        _old: Option<&dyn AnyResource>,
+    ) -> Result<(), Error> {
         match object.as_any_mut().downcast_mut::<K>() {
             Some(k) => (self.0)(op, k),
             None => Ok(()),
@@ -56,7 +71,12 @@ impl<K: Resource, F> ValidatingHook for TypedValidate<K, F>
 where
     F: Fn(Operation, &K, Option<&K>) -> Result<(), Error> + Send + Sync,
 {
-    fn validate(&self, op: Operation, object: &dyn AnyResource, old: Option<&dyn AnyResource>) -> Result<(), Error> {
+    fn validate(
+        &self,
+        op: Operation,
+        object: &dyn AnyResource,
+        old: Option<&dyn AnyResource>,
+    ) -> Result<(), Error> {
         match object.as_any().downcast_ref::<K>() {
             Some(k) => (self.0)(op, k, old.and_then(|o| o.as_any().downcast_ref::<K>())),
             None => Ok(()),
@@ -87,7 +107,10 @@ pub fn deny(object: &dyn AnyResource, plural: &str, reason: impl Into<String>) -
     let meta = object.meta();
     Error::Forbidden {
         resource: plural.to_owned(),
-        name: crate::error::object_name(meta.namespace.as_deref().unwrap_or(""), meta.name.as_deref().unwrap_or("")),
+        name: crate::error::object_name(
+            meta.namespace.as_deref().unwrap_or(""),
+            meta.name.as_deref().unwrap_or(""),
+        ),
         reason: reason.into(),
     }
 }

@@ -7,7 +7,7 @@ use futures::{Stream, StreamExt};
 
 use super::kinds::KindEntry;
 use super::server::{Outcome, Server};
-use super::{Client, Deleted, DeleteParams, ListParams, ObjectList, Patch, WatchEvent, patch};
+use super::{Client, DeleteParams, Deleted, ListParams, ObjectList, Patch, WatchEvent, patch};
 use crate::Resource;
 use crate::error::Error;
 use crate::meta::ListMeta;
@@ -23,18 +23,32 @@ pub struct Api<K> {
 
 impl<K> Clone for Api<K> {
     fn clone(&self) -> Self {
-        Api { client: self.client.clone(), entry: self.entry.clone(), namespace: self.namespace.clone(), _kind: PhantomData }
+        Api {
+            client: self.client.clone(),
+            entry: self.entry.clone(),
+            namespace: self.namespace.clone(),
+            _kind: PhantomData,
+        }
     }
 }
 
 impl<K> std::fmt::Debug for Api<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Api").field("kind", &self.entry.key).field("namespace", &self.namespace).finish()
+        f.debug_struct("Api")
+            .field("client", &self.client)
+            .field("kind", &self.entry.key)
+            .field("namespace", &self.namespace)
+            .finish()
     }
 }
 
 fn typed<K: Resource>(obj: Obj) -> Result<Arc<K>, Error> {
-    downcast_arc::<K>(obj).ok_or_else(|| Error::Store(format!("the store returned an object that is not a {}", K::KIND)))
+    downcast_arc::<K>(obj).ok_or_else(|| {
+        Error::Store(format!(
+            "the store returned an object that is not a {}",
+            K::KIND
+        ))
+    })
 }
 
 impl<K: Resource> Api<K> {
@@ -42,7 +56,12 @@ impl<K: Resource> Api<K> {
     #[must_use]
     pub fn namespaced(client: &Client, namespace: &str) -> Api<K> {
         let namespace = K::NAMESPACED.then(|| namespace.to_owned());
-        Api { client: client.clone(), entry: client.server().kinds.typed::<K>(), namespace, _kind: PhantomData }
+        Api {
+            client: client.clone(),
+            entry: client.server().kinds.typed::<K>(),
+            namespace,
+            _kind: PhantomData,
+        }
     }
 
     /// The objects of `K` in the `default` namespace.
@@ -55,7 +74,12 @@ impl<K: Resource> Api<K> {
     /// (writes).
     #[must_use]
     pub fn all(client: &Client) -> Api<K> {
-        Api { client: client.clone(), entry: client.server().kinds.typed::<K>(), namespace: None, _kind: PhantomData }
+        Api {
+            client: client.clone(),
+            entry: client.server().kinds.typed::<K>(),
+            namespace: None,
+            _kind: PhantomData,
+        }
     }
 
     /// The namespace this handle is scoped to.
@@ -72,7 +96,10 @@ impl<K: Resource> Api<K> {
         match (&self.namespace, K::NAMESPACED) {
             (Some(ns), _) => Ok(ns),
             (None, false) => Ok(""),
-            (None, true) => Err(Error::BadRequest(format!("{}: a namespace is required to name one object", K::PLURAL))),
+            (None, true) => Err(Error::BadRequest(format!(
+                "{}: a namespace is required to name one object",
+                K::PLURAL
+            ))),
         }
     }
 
@@ -104,9 +131,16 @@ impl<K: Resource> Api<K> {
     pub async fn list(&self, params: &ListParams) -> Result<ObjectList<K>, Error> {
         let filter = params.filter(self.namespace.as_deref())?;
         let result = self.server().list(&self.entry, &filter).await?;
-        let items = result.items.into_iter().map(typed::<K>).collect::<Result<_, _>>()?;
+        let items = result
+            .items
+            .into_iter()
+            .map(typed::<K>)
+            .collect::<Result<_, _>>()?;
         Ok(ObjectList {
-            metadata: ListMeta { resource_version: Some(result.resource_version.to_string()), ..ListMeta::default() },
+            metadata: ListMeta {
+                resource_version: Some(result.resource_version.to_string()),
+                ..ListMeta::default()
+            },
             items,
         })
     }
@@ -140,8 +174,13 @@ impl<K: Resource> Api<K> {
                 Err(e) => early.push((i, e)),
             }
         }
-        let mut results: Vec<Result<Arc<K>, Error>> =
-            self.server().create_many(&self.entry, boxed).await?.into_iter().map(|r| r.and_then(typed)).collect();
+        let mut results: Vec<Result<Arc<K>, Error>> = self
+            .server()
+            .create_many(&self.entry, boxed)
+            .await?
+            .into_iter()
+            .map(|r| r.and_then(typed))
+            .collect();
         for (i, e) in early {
             results.insert(i, Err(e));
         }
@@ -166,7 +205,11 @@ impl<K: Resource> Api<K> {
     /// [`Error::Invalid`], [`Error::Forbidden`].
     pub async fn replace(&self, name: &str, obj: &K) -> Result<Arc<K>, Error> {
         let boxed = self.named(name, obj)?;
-        typed(self.server().update(&self.entry, boxed.as_ref(), false).await?)
+        typed(
+            self.server()
+                .update(&self.entry, boxed.as_ref(), false)
+                .await?,
+        )
     }
 
     /// Replaces only the status of `name` with `obj`'s.
@@ -175,7 +218,11 @@ impl<K: Resource> Api<K> {
     /// As [`Api::replace`].
     pub async fn replace_status(&self, name: &str, obj: &K) -> Result<Arc<K>, Error> {
         let boxed = self.named(name, obj)?;
-        typed(self.server().update(&self.entry, boxed.as_ref(), true).await?)
+        typed(
+            self.server()
+                .update(&self.entry, boxed.as_ref(), true)
+                .await?,
+        )
     }
 
     async fn patch_with(&self, name: &str, p: &Patch, status: bool) -> Result<Arc<K>, Error> {
@@ -184,15 +231,28 @@ impl<K: Resource> Api<K> {
             let current = self.server().get(&self.entry, ns, name).await?;
             let mut json = current.to_json().map_err(|e| Error::Store(e.to_string()))?;
             patch::apply(&mut json, p)?;
-            let pinned = json.pointer("/metadata/resourceVersion").and_then(serde_json::Value::as_str).map(str::to_owned);
+            let pinned = json
+                .pointer("/metadata/resourceVersion")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned);
             let mut patched = self.entry.decode(json)?;
             // Without a version in the patch, patch the version read and retry on conflict.
             let unpinned = pinned.is_none() || pinned == current.meta().resource_version;
-            patched.meta_mut().resource_version.clone_from(if unpinned { &current.meta().resource_version } else { &pinned });
+            patched.meta_mut().resource_version.clone_from(if unpinned {
+                &current.meta().resource_version
+            } else {
+                &pinned
+            });
             if patched.meta().name.as_deref() != Some(name) {
-                return Err(Error::BadRequest("a patch may not change metadata.name".to_owned()));
+                return Err(Error::BadRequest(
+                    "a patch may not change metadata.name".to_owned(),
+                ));
             }
-            match self.server().update(&self.entry, patched.as_ref(), status).await {
+            match self
+                .server()
+                .update(&self.entry, patched.as_ref(), status)
+                .await
+            {
                 Err(Error::Conflict { .. }) if unpinned => {}
                 other => return typed(other?),
             }
@@ -223,10 +283,12 @@ impl<K: Resource> Api<K> {
     /// [`Error::NotFound`]; [`Error::Conflict`] when a precondition fails.
     pub async fn delete(&self, name: &str, params: &DeleteParams) -> Result<Deleted<K>, Error> {
         let ns = self.ns_for_read()?;
-        Ok(match self.server().delete(&self.entry, ns, name, params).await? {
-            Outcome::Gone(o) => Deleted::Gone(typed(o)?),
-            Outcome::Terminating(o) => Deleted::Terminating(typed(o)?),
-        })
+        Ok(
+            match self.server().delete(&self.entry, ns, name, params).await? {
+                Outcome::Gone(o) => Deleted::Gone(typed(o)?),
+                Outcome::Terminating(o) => Deleted::Terminating(typed(o)?),
+            },
+        )
     }
 
     /// Watches the objects selected, from `resource_version` (`""` or `"0"`: an `Added`
@@ -243,19 +305,25 @@ impl<K: Resource> Api<K> {
     ) -> Result<impl Stream<Item = Result<WatchEvent<K>, Error>> + Send + use<K>, Error> {
         let filter = params.filter(self.namespace.as_deref())?;
         self.server().bootstrap().await?;
-        self.server().check_fields(&self.entry, &filter)?;
+        Server::check_fields(&self.entry, &filter)?;
         let from = match resource_version {
             "" | "0" => None,
             rv => Some(parse_version(Some(rv))?),
         };
-        let options = WatchOptions { filter, from, bookmarks: params.bookmarks };
+        let options = WatchOptions {
+            filter,
+            from,
+            bookmarks: params.bookmarks,
+        };
         let stream = self.server().store.watch(&self.entry.key, options).await?;
         Ok(stream.map(|event| {
             Ok(match event? {
                 StoreEvent::Added(o) => WatchEvent::Added(typed(o)?),
                 StoreEvent::Modified(o) => WatchEvent::Modified(typed(o)?),
                 StoreEvent::Deleted(o) => WatchEvent::Deleted(typed(o)?),
-                StoreEvent::Bookmark(v) => WatchEvent::Bookmark { resource_version: v.to_string() },
+                StoreEvent::Bookmark(v) => WatchEvent::Bookmark {
+                    resource_version: v.to_string(),
+                },
             })
         }))
     }

@@ -25,10 +25,21 @@ impl Client {
     /// [`Error::BadRequest`] listing the known kinds when none matches.
     pub fn dynamic(&self, kind: &str, namespace: Option<&str>) -> Result<DynamicApi, Error> {
         let entry = self.server().kinds.find(kind).ok_or_else(|| {
-            Error::BadRequest(format!("unknown kind {kind:?}; known kinds: {}", self.server().kinds.names().join(", ")))
+            Error::BadRequest(format!(
+                "unknown kind {kind:?}; known kinds: {}",
+                self.server().kinds.names().join(", ")
+            ))
         })?;
-        let namespace = if entry.namespaced { namespace.map(str::to_owned) } else { None };
-        Ok(DynamicApi { client: self.clone(), entry, namespace })
+        let namespace = if entry.namespaced {
+            namespace.map(str::to_owned)
+        } else {
+            None
+        };
+        Ok(DynamicApi {
+            client: self.clone(),
+            entry,
+            namespace,
+        })
     }
 
     /// Creates each object, or replaces it if it exists (keeping its status): what
@@ -44,7 +55,10 @@ impl Client {
             let entry = self.server().kinds.for_object(obj.as_ref())?;
             if obj.as_any().is::<crate::manifest::DynamicObject>() {
                 // A registered typed kind read from a manifest: decode it as that type.
-                obj = entry.decode(obj.to_json().map_err(|e| Error::BadRequest(e.to_string()))?)?;
+                obj = entry.decode(
+                    obj.to_json()
+                        .map_err(|e| Error::BadRequest(e.to_string()))?,
+                )?;
             }
             Server::place(&entry, obj.as_mut(), None)?;
             applied.push(apply_one(self.server(), &entry, obj).await?);
@@ -59,12 +73,17 @@ impl Client {
     /// [`Client::apply`].
     pub async fn apply_yaml(&self, yaml: &str) -> Result<Vec<Obj>, Error> {
         let registry = self.server().kinds.registry();
-        let objects = manifest::from_yaml_with(yaml, &registry).map_err(|e| Error::BadRequest(e.to_string()))?;
+        let objects = manifest::from_yaml_with(yaml, &registry)
+            .map_err(|e| Error::BadRequest(e.to_string()))?;
         self.apply(objects).await
     }
 }
 
-async fn apply_one(server: &Server, entry: &KindEntry, mut obj: Box<dyn AnyResource>) -> Result<Obj, Error> {
+async fn apply_one(
+    server: &Server,
+    entry: &KindEntry,
+    mut obj: Box<dyn AnyResource>,
+) -> Result<Obj, Error> {
     let ns = obj.meta().namespace.clone().unwrap_or_default();
     let name = obj.meta().name.clone().unwrap_or_default();
     if name.is_empty() {
@@ -77,7 +96,9 @@ async fn apply_one(server: &Server, entry: &KindEntry, mut obj: Box<dyn AnyResou
                 other => return other,
             },
             Some(current) => {
-                obj.meta_mut().resource_version.clone_from(&current.meta().resource_version);
+                obj.meta_mut()
+                    .resource_version
+                    .clone_from(&current.meta().resource_version);
                 match server.update(entry, obj.as_ref(), false).await {
                     Err(Error::Conflict { .. }) => {}
                     other => return other,
@@ -98,7 +119,10 @@ impl DynamicApi {
         match (&self.namespace, self.entry.namespaced) {
             (Some(ns), _) => Ok(ns),
             (None, false) => Ok(""),
-            (None, true) => Err(Error::BadRequest(format!("{}: a namespace is required to name one object", self.entry.plural))),
+            (None, true) => Err(Error::BadRequest(format!(
+                "{}: a namespace is required to name one object",
+                self.entry.plural
+            ))),
         }
     }
 
@@ -107,7 +131,10 @@ impl DynamicApi {
     /// # Errors
     /// [`Error::NotFound`].
     pub async fn get(&self, name: &str) -> Result<Obj, Error> {
-        self.client.server().get(&self.entry, self.ns()?, name).await
+        self.client
+            .server()
+            .get(&self.entry, self.ns()?, name)
+            .await
     }
 
     /// The objects selected.
@@ -137,7 +164,10 @@ impl DynamicApi {
     pub async fn replace(&self, json: serde_json::Value) -> Result<Obj, Error> {
         let mut obj = self.entry.decode(json)?;
         Server::place(&self.entry, obj.as_mut(), self.namespace.as_deref())?;
-        self.client.server().update(&self.entry, obj.as_ref(), false).await
+        self.client
+            .server()
+            .update(&self.entry, obj.as_ref(), false)
+            .await
     }
 
     /// Deletes `name`; `Ok(true)` when it is gone, `Ok(false)` when terminating.
@@ -145,7 +175,11 @@ impl DynamicApi {
     /// # Errors
     /// As [`crate::client::Api::delete`].
     pub async fn delete(&self, name: &str, params: &DeleteParams) -> Result<bool, Error> {
-        let outcome = self.client.server().delete(&self.entry, self.ns()?, name, params).await?;
+        let outcome = self
+            .client
+            .server()
+            .delete(&self.entry, self.ns()?, name, params)
+            .await?;
         Ok(matches!(outcome, Outcome::Gone(_)))
     }
 }

@@ -35,7 +35,10 @@ pub struct KindEntry {
 
 impl std::fmt::Debug for KindEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KindEntry").field("key", &self.key).field("plural", &self.plural).finish_non_exhaustive()
+        f.debug_struct("KindEntry")
+            .field("key", &self.key)
+            .field("plural", &self.plural)
+            .finish_non_exhaustive()
     }
 }
 
@@ -58,7 +61,8 @@ impl KindEntry {
     /// The entry of a typed kind.
     #[must_use]
     pub fn of<K: Resource>() -> KindEntry {
-        let empty = serde_json::json!({"apiVersion": K::API_VERSION, "kind": K::KIND, "metadata": {}});
+        let empty =
+            serde_json::json!({"apiVersion": K::API_VERSION, "kind": K::KIND, "metadata": {}});
         KindEntry {
             probe: decode_typed::<K>(empty).ok().map(Arc::from),
             key: kind_key(K::API_VERSION, K::KIND),
@@ -74,7 +78,11 @@ impl KindEntry {
     /// The entry of a dynamic kind, optionally checked against a JSON Schema.
     #[must_use]
     pub fn dynamic(info: &KindInfo, schema: Option<serde_json::Value>) -> KindEntry {
-        let probe = DynamicObject { api_version: info.api_version.clone(), kind: info.kind.clone(), ..DynamicObject::default() };
+        let probe = DynamicObject {
+            api_version: info.api_version.clone(),
+            kind: info.kind.clone(),
+            ..DynamicObject::default()
+        };
         KindEntry {
             probe: Some(Arc::new(probe)),
             key: kind_key(&info.api_version, &info.kind),
@@ -98,7 +106,9 @@ impl KindEntry {
     /// # Errors
     /// [`Error::BadRequest`] naming the field.
     pub fn decode(&self, value: serde_json::Value) -> Result<Box<dyn AnyResource>, Error> {
-        (self.decode)(value).map_err(|e| Error::BadRequest(format!("{} is not a valid {}: {e}", self.plural, self.kind)))
+        (self.decode)(value).map_err(|e| {
+            Error::BadRequest(format!("{} is not a valid {}: {e}", self.plural, self.kind))
+        })
     }
 
     /// Validates a dynamic object: its metadata, then its fields against the schema.
@@ -118,7 +128,11 @@ impl KindEntry {
         }
         Err(ValidationError {
             kind: self.kind.clone(),
-            namespace: if self.namespaced { obj.metadata.namespace.clone() } else { None },
+            namespace: if self.namespaced {
+                obj.metadata.namespace.clone()
+            } else {
+                None
+            },
             name: obj.metadata.name.clone().unwrap_or_default(),
             errors,
         })
@@ -126,15 +140,28 @@ impl KindEntry {
 
     /// The `NotFound` error for `namespace/name`.
     pub(crate) fn not_found(&self, namespace: &str, name: &str) -> Error {
-        Error::NotFound { resource: self.plural.clone(), name: crate::error::object_name(namespace, name) }
+        Error::NotFound {
+            resource: self.plural.clone(),
+            name: crate::error::object_name(namespace, name),
+        }
     }
 
     /// Replaces the store's kind key in an error with this kind's plural.
     pub(crate) fn rename(&self, err: Error) -> Error {
         match err {
-            Error::NotFound { name, .. } => Error::NotFound { resource: self.plural.clone(), name },
-            Error::AlreadyExists { name, .. } => Error::AlreadyExists { resource: self.plural.clone(), name },
-            Error::Conflict { name, reason, .. } => Error::Conflict { resource: self.plural.clone(), name, reason },
+            Error::NotFound { name, .. } => Error::NotFound {
+                resource: self.plural.clone(),
+                name,
+            },
+            Error::AlreadyExists { name, .. } => Error::AlreadyExists {
+                resource: self.plural.clone(),
+                name,
+            },
+            Error::Conflict { name, reason, .. } => Error::Conflict {
+                resource: self.plural.clone(),
+                name,
+                reason,
+            },
             other => other,
         }
     }
@@ -166,25 +193,37 @@ impl Kinds {
 
     pub(crate) fn insert(&self, entry: KindEntry) -> Arc<KindEntry> {
         let entry = Arc::new(entry);
-        self.by_key.write().unwrap_or_else(PoisonError::into_inner).insert(entry.key.clone(), entry.clone());
+        self.by_key
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(entry.key.clone(), entry.clone());
         entry
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<Arc<KindEntry>> {
-        self.by_key.read().unwrap_or_else(PoisonError::into_inner).get(key).cloned()
+        self.by_key
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+            .cloned()
     }
 
     /// The entry of `K`, registering it on first use.
     pub(crate) fn typed<K: Resource>(&self) -> Arc<KindEntry> {
         let key = kind_key(K::API_VERSION, K::KIND);
-        self.get(&key).unwrap_or_else(|| self.insert(KindEntry::of::<K>()))
+        self.get(&key)
+            .unwrap_or_else(|| self.insert(KindEntry::of::<K>()))
     }
 
     /// The entry for an object's kind.
     pub(crate) fn for_object(&self, obj: &dyn AnyResource) -> Result<Arc<KindEntry>, Error> {
         let key = kind_key(obj.api_version(), obj.kind());
         self.get(&key).ok_or_else(|| {
-            Error::BadRequest(format!("no kind {:?} is registered for version {:?}", obj.kind(), obj.api_version()))
+            Error::BadRequest(format!(
+                "no kind {:?} is registered for version {:?}",
+                obj.kind(),
+                obj.api_version()
+            ))
         })
     }
 
@@ -192,7 +231,10 @@ impl Kinds {
     pub(crate) fn find(&self, name: &str) -> Option<Arc<KindEntry>> {
         let map = self.by_key.read().unwrap_or_else(PoisonError::into_inner);
         map.get(name).cloned().or_else(|| {
-            let mut found: Vec<&Arc<KindEntry>> = map.values().filter(|e| e.kind == name || e.plural == name).collect();
+            let mut found: Vec<&Arc<KindEntry>> = map
+                .values()
+                .filter(|e| e.kind == name || e.plural == name)
+                .collect();
             found.sort_by(|a, b| a.key.cmp(&b.key));
             found.first().map(|e| (*e).clone())
         })
@@ -211,20 +253,37 @@ impl Kinds {
         let map = self.by_key.read().unwrap_or_else(PoisonError::into_inner);
         let mut registry = crate::manifest::KindRegistry::new();
         for e in map.values() {
-            let builtin = crate::manifest::BUILTIN_KINDS.iter().any(|(av, k)| *av == e.api_version && *k == e.kind);
+            let builtin = crate::manifest::BUILTIN_KINDS
+                .iter()
+                .any(|(av, k)| *av == e.api_version && *k == e.kind);
             if !builtin {
-                registry.register(KindInfo::untyped(e.api_version.clone(), e.kind.clone(), e.plural.clone(), e.namespaced));
+                registry.register(KindInfo::untyped(
+                    e.api_version.clone(),
+                    e.kind.clone(),
+                    e.plural.clone(),
+                    e.namespaced,
+                ));
             }
         }
         registry
     }
 
     pub(crate) fn namespaced(&self) -> Vec<Arc<KindEntry>> {
-        self.by_key.read().unwrap_or_else(PoisonError::into_inner).values().filter(|e| e.namespaced).cloned().collect()
+        self.by_key
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .filter(|e| e.namespaced)
+            .cloned()
+            .collect()
     }
 }
 
 /// A field error for a bad schema match.
-pub(crate) fn schema_error(path: &FieldPath, value: &serde_json::Value, detail: String) -> FieldError {
+pub(crate) fn schema_error(
+    path: &FieldPath,
+    value: &serde_json::Value,
+    detail: String,
+) -> FieldError {
     FieldError::invalid(path.clone(), value, detail)
 }

@@ -32,7 +32,10 @@ pub use admission::{MutatingHook, Operation, ValidatingHook};
 pub use api::Api;
 pub use dynamic::DynamicApi;
 pub use kinds::KindEntry;
-pub use params::{Deleted, DeleteParams, ListParams, ObjectList, Patch, Preconditions, PropagationPolicy, WatchEvent};
+pub use params::{
+    DeleteParams, Deleted, ListParams, ObjectList, Patch, Preconditions, PropagationPolicy,
+    WatchEvent,
+};
 pub use server::{DEFAULT_NAMESPACES, FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
 pub use watcher::watcher;
 
@@ -106,7 +109,9 @@ impl Client {
     /// The entry of a registered kind, by `apiVersion` and `kind`.
     #[must_use]
     pub fn kind(&self, api_version: &str, kind: &str) -> Option<Arc<KindEntry>> {
-        self.server.kinds.get(&crate::store::kind_key(api_version, kind))
+        self.server
+            .kinds
+            .get(&crate::store::kind_key(api_version, kind))
     }
 
     pub(crate) fn server(&self) -> &server::Server {
@@ -169,6 +174,10 @@ impl ClientBuilder {
     /// The client.
     #[must_use]
     pub fn build(self) -> Client {
-        Client { server: Arc::new(server::Server::new(self.store, self.kinds, self.chain, self.clock, self.seed)) }
+        Client {
+            server: Arc::new(server::Server::new(
+                self.store, self.kinds, self.chain, self.clock, self.seed,
+            )),
+        }
     }
 }

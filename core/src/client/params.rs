@@ -47,13 +47,18 @@ impl ListParams {
     pub fn filter(&self, namespace: Option<&str>) -> Result<Filter, Error> {
         let labels = match self.label_selector.as_deref() {
             None | Some("") => Selector::everything(),
-            Some(s) => Selector::parse(s).map_err(|e| Error::BadRequest(format!("invalid label selector {s:?}: {e}")))?,
+            Some(s) => Selector::parse(s)
+                .map_err(|e| Error::BadRequest(format!("invalid label selector {s:?}: {e}")))?,
         };
         let fields = match self.field_selector.as_deref() {
             None | Some("") => FieldSelector::everything(),
             Some(s) => FieldSelector::parse(s)?,
         };
-        Ok(Filter { namespace: namespace.map(str::to_owned), labels, fields })
+        Ok(Filter {
+            namespace: namespace.map(str::to_owned),
+            labels,
+            fields,
+        })
     }
 }
 
@@ -144,19 +149,28 @@ impl DeleteParams {
     /// Delete now, without a grace period.
     #[must_use]
     pub fn immediate() -> DeleteParams {
-        DeleteParams { grace_period_seconds: Some(0), ..DeleteParams::default() }
+        DeleteParams {
+            grace_period_seconds: Some(0),
+            ..DeleteParams::default()
+        }
     }
 
     /// Foreground deletion.
     #[must_use]
     pub fn foreground() -> DeleteParams {
-        DeleteParams { propagation_policy: Some(PropagationPolicy::Foreground), ..DeleteParams::default() }
+        DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Foreground),
+            ..DeleteParams::default()
+        }
     }
 
     /// Orphan the dependents.
     #[must_use]
     pub fn orphan() -> DeleteParams {
-        DeleteParams { propagation_policy: Some(PropagationPolicy::Orphan), ..DeleteParams::default() }
+        DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Orphan),
+            ..DeleteParams::default()
+        }
     }
 }
 

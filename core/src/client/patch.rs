@@ -26,7 +26,13 @@ pub fn apply(target: &mut Value, patch: &Patch) -> Result<(), Error> {
 }
 
 fn ensure_object(p: &Value) -> Result<(), Error> {
-    if p.is_object() { Ok(()) } else { Err(Error::BadRequest(format!("a merge patch must be a JSON object, got {p}"))) }
+    if p.is_object() {
+        Ok(())
+    } else {
+        Err(Error::BadRequest(format!(
+            "a merge patch must be a JSON object, got {p}"
+        )))
+    }
 }
 
 /// RFC 7386, plus (when `strategic`) lists of objects keyed by `name` merged by key.
@@ -45,7 +51,9 @@ fn merge(target: &mut Value, patch: &Value, strategic: bool) {
             continue;
         }
         match (t.get_mut(k), v) {
-            (Some(Value::Array(current)), Value::Array(items)) if strategic && keyed_by_name(current, items) => {
+            (Some(Value::Array(current)), Value::Array(items))
+                if strategic && keyed_by_name(current, items) =>
+            {
                 merge_named_list(current, items);
             }
             (Some(existing), _) if v.is_object() => merge(existing, v, strategic),
@@ -100,14 +108,21 @@ fn pointer_parts(path: &str) -> Result<Vec<String>, Error> {
         return Ok(Vec::new());
     }
     let Some(rest) = path.strip_prefix('/') else {
-        return Err(Error::BadRequest(format!("json patch: path {path:?} must start with '/'")));
+        return Err(Error::BadRequest(format!(
+            "json patch: path {path:?} must start with '/'"
+        )));
     };
-    Ok(rest.split('/').map(|p| p.replace("~1", "/").replace("~0", "~")).collect())
+    Ok(rest
+        .split('/')
+        .map(|p| p.replace("~1", "/").replace("~0", "~"))
+        .collect())
 }
 
 fn parent_and_key<'a>(target: &'a mut Value, path: &str) -> Result<(&'a mut Value, String), Error> {
     let mut parts = pointer_parts(path)?;
-    let last = parts.pop().ok_or_else(|| Error::BadRequest("json patch: cannot target the whole object".into()))?;
+    let last = parts
+        .pop()
+        .ok_or_else(|| Error::BadRequest("json patch: cannot target the whole object".into()))?;
     let mut cur = target;
     for p in &parts {
         cur = match cur {
@@ -128,14 +143,20 @@ fn add(target: &mut Value, path: &str, value: Value) -> Result<(), Error> {
             Ok(())
         }
         Value::Array(a) => {
-            let i = if key == "-" { a.len() } else { key.parse().map_err(|_| bad_index(path))? };
+            let i = if key == "-" {
+                a.len()
+            } else {
+                key.parse().map_err(|_| bad_index(path))?
+            };
             if i > a.len() {
                 return Err(bad_index(path));
             }
             a.insert(i, value);
             Ok(())
         }
-        _ => Err(Error::BadRequest(format!("json patch: cannot add at {path:?}"))),
+        _ => Err(Error::BadRequest(format!(
+            "json patch: cannot add at {path:?}"
+        ))),
     }
 }
 
@@ -143,7 +164,11 @@ fn remove(target: &mut Value, path: &str) -> Result<Value, Error> {
     let (parent, key) = parent_and_key(target, path)?;
     let removed = match parent {
         Value::Object(m) => m.remove(&key),
-        Value::Array(a) => key.parse::<usize>().ok().filter(|i| *i < a.len()).map(|i| a.remove(i)),
+        Value::Array(a) => key
+            .parse::<usize>()
+            .ok()
+            .filter(|i| *i < a.len())
+            .map(|i| a.remove(i)),
         _ => None,
     };
     removed.ok_or_else(|| Error::BadRequest(format!("json patch: path {path:?} does not exist")))
@@ -154,14 +179,20 @@ fn bad_index(path: &str) -> Error {
 }
 
 fn json_patch(target: &mut Value, ops: &Value) -> Result<(), Error> {
-    let ops = ops.as_array().ok_or_else(|| Error::BadRequest("a JSON patch must be a list of operations".into()))?;
+    let ops = ops
+        .as_array()
+        .ok_or_else(|| Error::BadRequest("a JSON patch must be a list of operations".into()))?;
     for (i, op) in ops.iter().enumerate() {
         let field = |name: &str| {
-            op.get(name)
-                .and_then(Value::as_str)
-                .ok_or_else(|| Error::BadRequest(format!("json patch: operation {i} has no {name:?}")))
+            op.get(name).and_then(Value::as_str).ok_or_else(|| {
+                Error::BadRequest(format!("json patch: operation {i} has no {name:?}"))
+            })
         };
-        let value = || op.get("value").cloned().ok_or_else(|| Error::BadRequest(format!("json patch: operation {i} has no \"value\"")));
+        let value = || {
+            op.get("value").cloned().ok_or_else(|| {
+                Error::BadRequest(format!("json patch: operation {i} has no \"value\""))
+            })
+        };
         let path = field("path")?;
         match field("op")? {
             "add" => add(target, path, value()?)?,
@@ -174,7 +205,9 @@ fn json_patch(target: &mut Value, ops: &Value) -> Result<(), Error> {
             }
             "test" => {
                 if target.pointer(path) != Some(&value()?) {
-                    return Err(Error::BadRequest(format!("json patch: test of {path:?} failed")));
+                    return Err(Error::BadRequest(format!(
+                        "json patch: test of {path:?} failed"
+                    )));
                 }
             }
             "move" => {
@@ -183,10 +216,16 @@ fn json_patch(target: &mut Value, ops: &Value) -> Result<(), Error> {
             }
             "copy" => {
                 let from = field("from")?;
-                let v = target.pointer(from).cloned().ok_or_else(|| Error::BadRequest(format!("json patch: path {from:?} does not exist")))?;
+                let v = target.pointer(from).cloned().ok_or_else(|| {
+                    Error::BadRequest(format!("json patch: path {from:?} does not exist"))
+                })?;
                 add(target, path, v)?;
             }
-            other => return Err(Error::BadRequest(format!("json patch: unknown operation {other:?}"))),
+            other => {
+                return Err(Error::BadRequest(format!(
+                    "json patch: unknown operation {other:?}"
+                )));
+            }
         }
     }
     Ok(())
@@ -200,17 +239,25 @@ mod tests {
     #[test]
     fn merge_patches_follow_rfc_7386() {
         let mut v = json!({"a": {"b": 1, "c": 2}, "l": [1, 2], "k": "x"});
-        apply(&mut v, &Patch::Merge(json!({"a": {"b": null, "d": 3}, "l": [3], "k": null}))).unwrap();
+        apply(
+            &mut v,
+            &Patch::Merge(json!({"a": {"b": null, "d": 3}, "l": [3], "k": null})),
+        )
+        .unwrap();
         assert_eq!(v, json!({"a": {"c": 2, "d": 3}, "l": [3]}));
         assert!(apply(&mut v, &Patch::Merge(json!([1]))).is_err());
     }
 
     #[test]
     fn strategic_patches_merge_named_lists() {
-        let mut v = json!({"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]});
+        let mut v =
+            json!({"containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "y"}]});
         let p = json!({"containers": [{"name": "a", "image": "z"}, {"name": "c", "image": "w"}, {"name": "b", "$patch": "delete"}]});
         apply(&mut v, &Patch::Strategic(p)).unwrap();
-        assert_eq!(v, json!({"containers": [{"name": "a", "image": "z"}, {"name": "c", "image": "w"}]}));
+        assert_eq!(
+            v,
+            json!({"containers": [{"name": "a", "image": "z"}, {"name": "c", "image": "w"}]})
+        );
     }
 
     #[test]
@@ -226,7 +273,12 @@ mod tests {
         ]);
         apply(&mut v, &Patch::Json(ops)).unwrap();
         assert_eq!(v, json!({"a": [2, 3], "b": {"c": 2}, "d": {}, "e": 2}));
-        for bad in [json!({}), json!([{"op": "remove", "path": "/zz"}]), json!([{"op": "nope", "path": "/a"}]), json!([{"op": "test", "path": "/a", "value": 0}])] {
+        for bad in [
+            json!({}),
+            json!([{"op": "remove", "path": "/zz"}]),
+            json!([{"op": "nope", "path": "/a"}]),
+            json!([{"op": "test", "path": "/a", "value": 0}]),
+        ] {
             assert!(apply(&mut v, &Patch::Json(bad.clone())).is_err(), "{bad}");
         }
     }

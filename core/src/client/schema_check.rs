@@ -9,7 +9,9 @@ use crate::validation::{FieldError, FieldPath};
 
 /// Adds an error for every place `value` breaks `schema`.
 pub(crate) fn check(schema: &Value, value: &Value, path: &FieldPath, errors: &mut Vec<FieldError>) {
-    let Some(schema) = schema.as_object() else { return };
+    let Some(schema) = schema.as_object() else {
+        return;
+    };
     if let Some(t) = schema.get("type").and_then(Value::as_str) {
         let ok = match t {
             "object" => value.is_object(),
@@ -30,12 +32,21 @@ pub(crate) fn check(schema: &Value, value: &Value, path: &FieldPath, errors: &mu
         && !allowed.contains(value)
     {
         let list: Vec<String> = allowed.iter().map(ToString::to_string).collect();
-        errors.push(schema_error(path, value, format!("supported values: {}", list.join(", "))));
+        errors.push(schema_error(
+            path,
+            value,
+            format!("supported values: {}", list.join(", ")),
+        ));
     }
     bounds(schema, value, path, errors);
     if let Some(obj) = value.as_object() {
         let props = schema.get("properties").and_then(Value::as_object);
-        for req in schema.get("required").and_then(Value::as_array).into_iter().flatten() {
+        for req in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(name) = req.as_str()
                 && !obj.contains_key(name)
             {
@@ -63,15 +74,28 @@ pub(crate) fn check(schema: &Value, value: &Value, path: &FieldPath, errors: &mu
     }
 }
 
-fn bounds(schema: &serde_json::Map<String, Value>, value: &Value, path: &FieldPath, errors: &mut Vec<FieldError>) {
+fn bounds(
+    schema: &serde_json::Map<String, Value>,
+    value: &Value,
+    path: &FieldPath,
+    errors: &mut Vec<FieldError>,
+) {
     let num = |k: &str| schema.get(k).and_then(Value::as_f64);
     let len = |k: &str| schema.get(k).and_then(Value::as_u64);
     if let Some(v) = value.as_f64() {
         if let Some(min) = num("minimum").filter(|m| v < *m) {
-            errors.push(schema_error(path, value, format!("should be greater than or equal to {min}")));
+            errors.push(schema_error(
+                path,
+                value,
+                format!("should be greater than or equal to {min}"),
+            ));
         }
         if let Some(max) = num("maximum").filter(|m| v > *m) {
-            errors.push(schema_error(path, value, format!("should be less than or equal to {max}")));
+            errors.push(schema_error(
+                path,
+                value,
+                format!("should be less than or equal to {max}"),
+            ));
         }
     }
     let size = match value {
@@ -81,10 +105,18 @@ fn bounds(schema: &serde_json::Map<String, Value>, value: &Value, path: &FieldPa
     };
     if let Some((n, suffix, unit)) = size {
         if let Some(min) = len(&format!("min{suffix}")).filter(|m| n < *m) {
-            errors.push(schema_error(path, value, format!("should be at least {min} {unit}")));
+            errors.push(schema_error(
+                path,
+                value,
+                format!("should be at least {min} {unit}"),
+            ));
         }
         if let Some(max) = len(&format!("max{suffix}")).filter(|m| n > *m) {
-            errors.push(schema_error(path, value, format!("may not be more than {max} {unit}")));
+            errors.push(schema_error(
+                path,
+                value,
+                format!("may not be more than {max} {unit}"),
+            ));
         }
     }
 }
@@ -107,12 +139,31 @@ mod tests {
             "properties": {"size": {"type": "integer", "minimum": 1, "maximum": 10},
                            "mode": {"type": "string", "enum": ["fast", "safe"]},
                            "tags": {"type": "array", "maxItems": 2, "items": {"type": "string", "minLength": 1}}}}}});
-        assert!(errors(&schema, &json!({"spec": {"size": 3, "mode": "fast", "tags": ["a"]}})).is_empty());
-        let errs = errors(&schema, &json!({"spec": {"size": 0, "mode": "slow", "tags": ["", "b", "c"], "x": 1}}));
+        assert!(
+            errors(
+                &schema,
+                &json!({"spec": {"size": 3, "mode": "fast", "tags": ["a"]}})
+            )
+            .is_empty()
+        );
+        let errs = errors(
+            &schema,
+            &json!({"spec": {"size": 0, "mode": "slow", "tags": ["", "b", "c"], "x": 1}}),
+        );
         assert_eq!(errs.len(), 5, "{errs:?}");
-        assert!(errs.iter().any(|e| e.starts_with("spec.size: Invalid value")), "{errs:?}");
-        assert!(errs.iter().any(|e| e.starts_with("spec.x: Forbidden")), "{errs:?}");
-        assert!(errs.iter().any(|e| e.starts_with("spec.tags[0]")), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("spec.size: Invalid value")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.starts_with("spec.x: Forbidden")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.starts_with("spec.tags[0]")),
+            "{errs:?}"
+        );
         assert_eq!(errors(&schema, &json!({})), ["spec: Required value"]);
         assert_eq!(errors(&schema, &json!({"spec": {"size": "3"}})).len(), 1);
     }

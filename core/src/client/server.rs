@@ -12,16 +12,19 @@ use crate::Clock;
 use crate::api::{Namespace, NamespaceStatus, Pod};
 use crate::error::{Error, object_name};
 use crate::manifest::DynamicObject;
-use crate::store::{AnyResource, Filter, Obj, Store, Write, kind_key, parse_version};
+use crate::store::{AnyResource, Filter, Obj, Store, Write, parse_version};
 
 /// The namespaces every cluster starts with.
-pub const DEFAULT_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
+pub const DEFAULT_NAMESPACES: [&str; 4] =
+    ["default", "kube-system", "kube-public", "kube-node-lease"];
 /// The finalizer a foreground deletion adds.
 pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 /// The finalizer an orphaning deletion adds.
 pub const ORPHAN_FINALIZER: &str = "orphan";
 /// Attempts at a fresh `generateName` name before giving up.
 const GENERATE_ATTEMPTS: usize = 8;
+/// The store key of namespaces.
+const NAMESPACE_KEY: &str = "v1/Namespace";
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// What a delete did, untyped.
@@ -60,8 +63,21 @@ fn name_of(obj: &dyn AnyResource) -> String {
 }
 
 impl Server {
-    pub(crate) fn new(store: Arc<dyn Store>, kinds: Kinds, chain: Chain, clock: Clock, seed: u64) -> Server {
-        Server { store, kinds, chain, clock, rng: Mutex::new(seed), bootstrapped: tokio::sync::OnceCell::new() }
+    pub(crate) fn new(
+        store: Arc<dyn Store>,
+        kinds: Kinds,
+        chain: Chain,
+        clock: Clock,
+        seed: u64,
+    ) -> Server {
+        Server {
+            store,
+            kinds,
+            chain,
+            clock,
+            rng: Mutex::new(seed),
+            bootstrapped: tokio::sync::OnceCell::new(),
+        }
     }
 
     fn random(&self) -> u64 {
@@ -87,7 +103,9 @@ impl Server {
         let mut name = String::with_capacity(prefix.len() + 5);
         name.push_str(prefix);
         for _ in 0..5 {
-            name.push(char::from(NAME_ALPHABET[(r % NAME_ALPHABET.len() as u64) as usize]));
+            name.push(char::from(
+                NAME_ALPHABET[usize::try_from(r % NAME_ALPHABET.len() as u64).unwrap_or(0)],
+            ));
             r /= NAME_ALPHABET.len() as u64;
         }
         name
@@ -100,7 +118,10 @@ impl Server {
                 let entry = self.kinds.typed::<Namespace>();
                 for name in DEFAULT_NAMESPACES {
                     if self.store.get(&entry.key, "", name).await?.is_none() {
-                        let ns = Namespace { metadata: crate::meta::ObjectMeta::named(name), ..Namespace::default() };
+                        let ns = Namespace {
+                            metadata: crate::meta::ObjectMeta::named(name),
+                            ..Namespace::default()
+                        };
                         match self.create_unchecked(&entry, Box::new(ns)).await {
                             Ok(_) | Err(Error::AlreadyExists { .. }) => {}
                             Err(e) => return Err(e),
@@ -110,7 +131,7 @@ impl Server {
                 Ok(())
             })
             .await
-            .map(|()| ())
+            .copied()
     }
 
     /// Defaults, user mutation, validation and user validation.
@@ -138,13 +159,20 @@ impl Server {
 
     /// Fixes the namespace of an object sent to `namespace` (`None`: cluster-wide
     /// request), clearing it for cluster-scoped kinds.
-    pub(crate) fn place(entry: &KindEntry, obj: &mut dyn AnyResource, namespace: Option<&str>) -> Result<(), Error> {
+    pub(crate) fn place(
+        entry: &KindEntry,
+        obj: &mut dyn AnyResource,
+        namespace: Option<&str>,
+    ) -> Result<(), Error> {
         let meta = obj.meta_mut();
         if !entry.namespaced {
             meta.namespace = None;
             return Ok(());
         }
-        match (meta.namespace.as_deref().filter(|n| !n.is_empty()), namespace) {
+        match (
+            meta.namespace.as_deref().filter(|n| !n.is_empty()),
+            namespace,
+        ) {
             (None, Some(ns)) => meta.namespace = Some(ns.to_owned()),
             (None, None) => meta.namespace = Some("default".to_owned()),
             (Some(a), Some(b)) if a != b => {
@@ -158,13 +186,17 @@ impl Server {
     }
 
     async fn check_namespace(&self, entry: &KindEntry, ns: &str, name: &str) -> Result<(), Error> {
-        let ns_key = kind_key("v1", "Namespace");
-        match self.store.get(&ns_key, "", ns).await? {
-            None => Err(Error::NotFound { resource: "namespaces".to_owned(), name: ns.to_owned() }),
+        match self.store.get(NAMESPACE_KEY, "", ns).await? {
+            None => Err(Error::NotFound {
+                resource: "namespaces".to_owned(),
+                name: ns.to_owned(),
+            }),
             Some(n) if n.meta().deletion_timestamp.is_some() => Err(Error::Forbidden {
                 resource: entry.plural.clone(),
                 name: object_name(ns, name),
-                reason: format!("unable to create new content in namespace {ns} because it is being terminated"),
+                reason: format!(
+                    "unable to create new content in namespace {ns} because it is being terminated"
+                ),
             }),
             Some(_) => Ok(()),
         }
@@ -184,16 +216,30 @@ impl Server {
     }
 
     /// Creates one object: namespace placement is the caller's.
-    pub(crate) async fn create(&self, entry: &KindEntry, obj: Box<dyn AnyResource>) -> Result<Obj, Error> {
+    pub(crate) async fn create(
+        &self,
+        entry: &KindEntry,
+        obj: Box<dyn AnyResource>,
+    ) -> Result<Obj, Error> {
         self.bootstrap().await?;
-        self.create_many(entry, vec![obj]).await?.pop().unwrap_or_else(|| Err(Error::Store("no result".into())))
+        self.create_many(entry, vec![obj])
+            .await?
+            .pop()
+            .unwrap_or_else(|| Err(Error::Store("no result".into())))
     }
 
-    async fn create_unchecked(&self, entry: &KindEntry, mut obj: Box<dyn AnyResource>) -> Result<Obj, Error> {
+    async fn create_unchecked(
+        &self,
+        entry: &KindEntry,
+        mut obj: Box<dyn AnyResource>,
+    ) -> Result<Obj, Error> {
         self.stamp_new(obj.as_mut());
         self.admit(entry, Operation::Create, obj.as_mut(), None)?;
         let mut results = self.store.write(vec![Write::Create(obj)]).await?;
-        results.pop().unwrap_or_else(|| Err(Error::Store("no result".into()))).map_err(|e| entry.rename(e))
+        results
+            .pop()
+            .unwrap_or_else(|| Err(Error::Store("no result".into())))
+            .map_err(|e| entry.rename(e))
     }
 
     /// Creates many objects of one kind in one store write; each succeeds or fails alone.
@@ -207,7 +253,9 @@ impl Server {
         let mut slots: Vec<Option<Result<Obj, Error>>> = Vec::with_capacity(objects.len());
         let mut pending: Vec<(usize, Box<dyn AnyResource>)> = Vec::new();
         for (i, mut obj) in objects.into_iter().enumerate() {
-            let prepared = self.prepare_create(entry, obj.as_mut(), &mut checked_ns).await;
+            let prepared = self
+                .prepare_create(entry, obj.as_mut(), &mut checked_ns)
+                .await;
             match prepared {
                 Ok(()) => {
                     slots.push(None);
@@ -220,33 +268,51 @@ impl Server {
             if pending.is_empty() {
                 break;
             }
-            let (idx, writes): (Vec<usize>, Vec<Write>) = pending
-                .iter()
-                .map(|(i, o)| (*i, Write::Create(o.clone_boxed())))
-                .unzip();
+            // Only objects with generated names are kept back, to rename on a collision.
+            let mut idx = Vec::with_capacity(pending.len());
+            let mut writes = Vec::with_capacity(pending.len());
+            let mut spares = Vec::new();
+            for (i, obj) in pending {
+                if generated_name(obj.as_ref()) {
+                    spares.push((i, obj.clone_boxed()));
+                }
+                idx.push(i);
+                writes.push(Write::Create(obj));
+            }
             let results = self.store.write(writes).await?;
             let mut retry = Vec::new();
-            for ((i, result), (_, mut obj)) in idx.into_iter().zip(results).zip(pending) {
-                let generated = obj.meta().generate_name.as_deref().is_some_and(|g| !g.is_empty())
-                    && obj.meta().name.as_deref().is_some_and(|n| n.starts_with(obj.meta().generate_name.as_deref().unwrap_or("")));
-                match result {
-                    Err(Error::AlreadyExists { .. }) if generated => {
+            for (i, result) in idx.into_iter().zip(results) {
+                let spare = spares.iter().position(|(j, _)| *j == i);
+                match (result, spare) {
+                    (Err(Error::AlreadyExists { .. }), Some(at)) => {
+                        let (_, mut obj) = spares.swap_remove(at);
                         let prefix = obj.meta().generate_name.clone().unwrap_or_default();
                         obj.meta_mut().name = Some(self.generated_name(&prefix));
                         retry.push((i, obj));
                     }
-                    other => slots[i] = Some(other.map_err(|e| entry.rename(e))),
+                    (other, _) => slots[i] = Some(other.map_err(|e| entry.rename(e))),
                 }
             }
             pending = retry;
         }
         for (i, obj) in pending {
-            slots[i] = Some(Err(Error::AlreadyExists { resource: entry.plural.clone(), name: object_name(&ns_of(obj.as_ref()), &name_of(obj.as_ref())) }));
+            slots[i] = Some(Err(Error::AlreadyExists {
+                resource: entry.plural.clone(),
+                name: object_name(&ns_of(obj.as_ref()), &name_of(obj.as_ref())),
+            }));
         }
-        Ok(slots.into_iter().map(|s| s.unwrap_or_else(|| Err(Error::Store("no result".into())))).collect())
+        Ok(slots
+            .into_iter()
+            .map(|s| s.unwrap_or_else(|| Err(Error::Store("no result".into()))))
+            .collect())
     }
 
-    async fn prepare_create(&self, entry: &KindEntry, obj: &mut dyn AnyResource, checked: &mut Vec<String>) -> Result<(), Error> {
+    async fn prepare_create(
+        &self,
+        entry: &KindEntry,
+        obj: &mut dyn AnyResource,
+        checked: &mut Vec<String>,
+    ) -> Result<(), Error> {
         if obj.meta().name.as_deref().is_none_or(str::is_empty)
             && let Some(prefix) = obj.meta().generate_name.clone().filter(|g| !g.is_empty())
         {
@@ -265,16 +331,23 @@ impl Server {
     }
 
     pub(crate) async fn get(&self, entry: &KindEntry, ns: &str, name: &str) -> Result<Obj, Error> {
-        self.store.get(&entry.key, ns, name).await?.ok_or_else(|| entry.not_found(ns, name))
+        self.store
+            .get(&entry.key, ns, name)
+            .await?
+            .ok_or_else(|| entry.not_found(ns, name))
     }
 
-    pub(crate) async fn list(&self, entry: &KindEntry, filter: &Filter) -> Result<crate::store::ListResult, Error> {
+    pub(crate) async fn list(
+        &self,
+        entry: &KindEntry,
+        filter: &Filter,
+    ) -> Result<crate::store::ListResult, Error> {
         self.bootstrap().await?;
-        self.check_fields(entry, filter)?;
+        Self::check_fields(entry, filter)?;
         self.store.list(&entry.key, filter).await
     }
 
-    pub(crate) fn check_fields(&self, entry: &KindEntry, filter: &Filter) -> Result<(), Error> {
+    pub(crate) fn check_fields(entry: &KindEntry, filter: &Filter) -> Result<(), Error> {
         match entry.probe() {
             Some(probe) => filter.fields.check_supported(probe.as_ref()),
             None => Ok(()),
@@ -283,7 +356,12 @@ impl Server {
 
     /// Replaces an object (`status_only`: only its status). `obj` carries the name,
     /// namespace and the resourceVersion the caller read (empty: unconditional).
-    pub(crate) async fn update(&self, entry: &KindEntry, obj: &dyn AnyResource, status_only: bool) -> Result<Obj, Error> {
+    pub(crate) async fn update(
+        &self,
+        entry: &KindEntry,
+        obj: &dyn AnyResource,
+        status_only: bool,
+    ) -> Result<Obj, Error> {
         self.bootstrap().await?;
         let (ns, name) = (ns_of(obj), name_of(obj));
         let wanted = parse_version(obj.meta().resource_version.as_deref())?;
@@ -318,27 +396,50 @@ impl Server {
             };
             keep_server_fields(new.as_mut(), current.as_ref());
             if current.meta().deletion_timestamp.is_some() {
-                let added = new.meta().finalizers.iter().find(|f| !current.meta().finalizers.contains(f));
+                let added = new
+                    .meta()
+                    .finalizers
+                    .iter()
+                    .find(|f| !current.meta().finalizers.contains(f));
                 if let Some(f) = added {
                     return Err(Error::Forbidden {
                         resource: entry.plural.clone(),
                         name: object_name(&ns, &name),
-                        reason: format!("no new finalizers can be added if the object is being deleted, found new finalizers [{f}]"),
+                        reason: format!(
+                            "no new finalizers can be added if the object is being deleted, found new finalizers [{f}]"
+                        ),
                     });
                 }
             }
-            self.admit(entry, Operation::Update, new.as_mut(), Some(current.as_ref()))?;
+            self.admit(
+                entry,
+                Operation::Update,
+                new.as_mut(),
+                Some(current.as_ref()),
+            )?;
             let generation = current.meta().generation.unwrap_or(1);
-            new.meta_mut().generation =
-                Some(if new.dyn_spec_eq(current.as_ref()) { generation } else { generation + 1 });
+            new.meta_mut().generation = Some(if new.dyn_spec_eq(current.as_ref()) {
+                generation
+            } else {
+                generation + 1
+            });
             if new.dyn_eq(current.as_ref()) {
                 return Ok(current);
             }
-            let finished = new.meta().deletion_timestamp.is_some() && new.meta().finalizers.is_empty();
+            let finished =
+                new.meta().deletion_timestamp.is_some() && new.meta().finalizers.is_empty();
             let write = if finished {
-                Write::Delete { kind: entry.key.clone(), namespace: ns.clone(), name: name.clone(), expected: have }
+                Write::Delete {
+                    kind: entry.key.clone(),
+                    namespace: ns.clone(),
+                    name: name.clone(),
+                    expected: have,
+                }
             } else {
-                Write::Update { object: new, expected: have }
+                Write::Update {
+                    object: new,
+                    expected: have,
+                }
             };
             match self.write_one(entry, write).await {
                 Err(Error::Conflict { .. }) if wanted == 0 => {}
@@ -353,10 +454,19 @@ impl Server {
 
     async fn write_one(&self, entry: &KindEntry, write: Write) -> Result<Obj, Error> {
         let mut results = self.store.write(vec![write]).await?;
-        results.pop().unwrap_or_else(|| Err(Error::Store("no result".into()))).map_err(|e| entry.rename(e))
+        results
+            .pop()
+            .unwrap_or_else(|| Err(Error::Store("no result".into())))
+            .map_err(|e| entry.rename(e))
     }
 
-    pub(crate) async fn delete(&self, entry: &KindEntry, ns: &str, name: &str, params: &DeleteParams) -> Result<Outcome, Error> {
+    pub(crate) async fn delete(
+        &self,
+        entry: &KindEntry,
+        ns: &str,
+        name: &str,
+        params: &DeleteParams,
+    ) -> Result<Outcome, Error> {
         self.bootstrap().await?;
         loop {
             let current = self.get(entry, ns, name).await?;
@@ -364,7 +474,7 @@ impl Server {
             for hook in &self.chain.validating {
                 hook.validate(Operation::Delete, current.as_ref(), None)?;
             }
-            if entry.key == kind_key("v1", "Namespace") {
+            if entry.key == NAMESPACE_KEY {
                 return self.delete_namespace(entry, current).await;
             }
             let add = match params.propagation_policy {
@@ -386,19 +496,34 @@ impl Server {
                 let now = self.clock.now();
                 let m = new.meta_mut();
                 if m.deletion_timestamp.is_none() || shorter {
-                    m.deletion_timestamp = Some(now.saturating_add(Duration::from_secs(grace.unsigned_abs())));
+                    m.deletion_timestamp =
+                        Some(now.saturating_add(Duration::from_secs(grace.unsigned_abs())));
                     m.deletion_grace_period_seconds = Some(grace);
                 }
                 if let Some(f) = add.filter(|_| needs_finalizer) {
                     m.finalizers.push(f.to_owned());
                 }
                 m.generation = Some(m.generation.unwrap_or(1) + 1);
-                match self.write_one(entry, Write::Update { object: new, expected: have }).await {
+                match self
+                    .write_one(
+                        entry,
+                        Write::Update {
+                            object: new,
+                            expected: have,
+                        },
+                    )
+                    .await
+                {
                     Err(Error::Conflict { .. }) => continue,
                     other => return other.map(Outcome::Terminating),
                 }
             }
-            let write = Write::Delete { kind: entry.key.clone(), namespace: ns.to_owned(), name: name.to_owned(), expected: have };
+            let write = Write::Delete {
+                kind: entry.key.clone(),
+                namespace: ns.to_owned(),
+                name: name.to_owned(),
+                expected: have,
+            };
             match self.write_one(entry, write).await {
                 Err(Error::Conflict { .. }) => {}
                 other => {
@@ -418,15 +543,33 @@ impl Server {
             if let Some(ns) = new.downcast_mut::<Namespace>() {
                 ns.metadata.deletion_timestamp = Some(self.clock.now());
                 ns.metadata.deletion_grace_period_seconds = Some(0);
-                ns.status.get_or_insert_with(NamespaceStatus::default).phase = Some("Terminating".to_owned());
+                ns.status.get_or_insert_with(NamespaceStatus::default).phase =
+                    Some("Terminating".to_owned());
             }
             let have = version_of(current.as_ref());
-            self.write_one(entry, Write::Update { object: new, expected: have }).await?;
+            self.write_one(
+                entry,
+                Write::Update {
+                    object: new,
+                    expected: have,
+                },
+            )
+            .await?;
         }
         for kind in self.kinds.namespaced() {
-            let filter = Filter { namespace: Some(name.clone()), ..Filter::default() };
+            let filter = Filter {
+                namespace: Some(name.clone()),
+                ..Filter::default()
+            };
             for obj in self.store.list(&kind.key, &filter).await?.items {
-                match Box::pin(self.delete(&kind, &name, &name_of(obj.as_ref()), &DeleteParams::default())).await {
+                match Box::pin(self.delete(
+                    &kind,
+                    &name,
+                    &name_of(obj.as_ref()),
+                    &DeleteParams::default(),
+                ))
+                .await
+                {
                     Ok(_) | Err(Error::NotFound { .. }) => {}
                     Err(e) => return Err(e),
                 }
@@ -443,21 +586,37 @@ impl Server {
             return Ok(Outcome::Terminating(current));
         }
         for kind in self.kinds.namespaced() {
-            let filter = Filter { namespace: Some(name.to_owned()), ..Filter::default() };
+            let filter = Filter {
+                namespace: Some(name.to_owned()),
+                ..Filter::default()
+            };
             if !self.store.list(&kind.key, &filter).await?.items.is_empty() {
                 return Ok(Outcome::Terminating(current));
             }
         }
         let have = version_of(current.as_ref());
         if current.meta().finalizers.is_empty() {
-            let write = Write::Delete { kind: entry.key.clone(), namespace: String::new(), name: name.to_owned(), expected: have };
+            let write = Write::Delete {
+                kind: entry.key.clone(),
+                namespace: String::new(),
+                name: name.to_owned(),
+                expected: have,
+            };
             return self.write_one(&entry, write).await.map(Outcome::Gone);
         }
         let mut new = current.clone_boxed();
         if let Some(ns) = new.downcast_mut::<Namespace>() {
             ns.spec.finalizers.retain(|f| f != "kubernetes");
         }
-        self.write_one(&entry, Write::Update { object: new, expected: have }).await.map(Outcome::Terminating)
+        self.write_one(
+            &entry,
+            Write::Update {
+                object: new,
+                expected: have,
+            },
+        )
+        .await
+        .map(Outcome::Terminating)
     }
 
     /// After an object is removed: finish its namespace if that is terminating.
@@ -465,8 +624,7 @@ impl Server {
         if !entry.namespaced || ns.is_empty() {
             return Ok(());
         }
-        let key = kind_key("v1", "Namespace");
-        if let Some(n) = self.store.get(&key, "", ns).await?
+        if let Some(n) = self.store.get(NAMESPACE_KEY, "", ns).await?
             && n.meta().deletion_timestamp.is_some()
         {
             match Box::pin(self.finalize_namespace(ns)).await {
@@ -475,6 +633,17 @@ impl Server {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether the object's name was generated from `generateName` (and may be retried).
+fn generated_name(obj: &dyn AnyResource) -> bool {
+    let meta = obj.meta();
+    match (meta.generate_name.as_deref(), meta.name.as_deref()) {
+        (Some(prefix), Some(name)) => {
+            !prefix.is_empty() && name.len() == prefix.len() + 5 && name.starts_with(prefix)
+        }
+        _ => false,
     }
 }
 
@@ -500,13 +669,24 @@ fn keep_server_fields(new: &mut dyn AnyResource, current: &dyn AnyResource) {
     m.self_link = None;
 }
 
-fn check_preconditions(entry: &KindEntry, current: &dyn AnyResource, params: &DeleteParams) -> Result<(), Error> {
-    let Some(pre) = &params.preconditions else { return Ok(()) };
+fn check_preconditions(
+    entry: &KindEntry,
+    current: &dyn AnyResource,
+    params: &DeleteParams,
+) -> Result<(), Error> {
+    let Some(pre) = &params.preconditions else {
+        return Ok(());
+    };
     let meta = current.meta();
     let fail = |what: &str, want: &str, have: &str| Error::Conflict {
         resource: entry.plural.clone(),
-        name: object_name(meta.namespace.as_deref().unwrap_or(""), meta.name.as_deref().unwrap_or("")),
-        reason: format!("Precondition failed: {what} in precondition: {want}, {what} in object meta: {have}"),
+        name: object_name(
+            meta.namespace.as_deref().unwrap_or(""),
+            meta.name.as_deref().unwrap_or(""),
+        ),
+        reason: format!(
+            "Precondition failed: {what} in precondition: {want}, {what} in object meta: {have}"
+        ),
     };
     if let Some(uid) = &pre.uid
         && Some(uid.as_str()) != meta.uid.as_deref()
@@ -516,7 +696,11 @@ fn check_preconditions(entry: &KindEntry, current: &dyn AnyResource, params: &De
     if let Some(rv) = &pre.resource_version
         && Some(rv.as_str()) != meta.resource_version.as_deref()
     {
-        return Err(fail("ResourceVersion", rv, meta.resource_version.as_deref().unwrap_or("")));
+        return Err(fail(
+            "ResourceVersion",
+            rv,
+            meta.resource_version.as_deref().unwrap_or(""),
+        ));
     }
     Ok(())
 }
@@ -525,7 +709,9 @@ fn check_preconditions(entry: &KindEntry, current: &dyn AnyResource, params: &De
 /// `terminationGracePeriodSeconds` (30); zero for unscheduled or finished pods and for
 /// every other kind.
 fn grace_period(obj: &dyn AnyResource, params: &DeleteParams) -> i64 {
-    let Some(pod) = obj.as_any().downcast_ref::<Pod>() else { return 0 };
+    let Some(pod) = obj.as_any().downcast_ref::<Pod>() else {
+        return 0;
+    };
     if pod.spec.node_name.as_deref().is_none_or(str::is_empty) || pod.is_terminal() {
         return 0;
     }

@@ -2,8 +2,7 @@
 //! `SetDefaults_PodSpec`, `SetDefaults_Container`, probes, ports and volumes).
 
 use crate::api::{
-    Container, HttpGetAction, Pod, PodSecurityContext, PodSpec, Probe, ResourceRequirements,
-    Volume, VolumeProjection,
+    Container, HttpGetAction, Pod, PodSpec, Probe, ResourceRequirements, Volume, VolumeProjection,
 };
 
 /// The grace period between SIGTERM and SIGKILL when none is given.
@@ -59,8 +58,7 @@ fn requests_from_limits(resources: &mut ResourceRequirements) {
 pub fn pod_spec(spec: &mut PodSpec) {
     set_if_empty(&mut spec.dns_policy, "ClusterFirst");
     set_if_empty(&mut spec.restart_policy, "Always");
-    spec.security_context
-        .get_or_insert_with(PodSecurityContext::default);
+    spec.security_context.get_or_insert_with(Box::default);
     spec.termination_grace_period_seconds
         .get_or_insert(DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS);
     set_if_empty(&mut spec.scheduler_name, DEFAULT_SCHEDULER_NAME);
@@ -270,13 +268,13 @@ mod tests {
                 limits: [("cpu".to_owned(), "1".parse().unwrap())].into(),
                 ..ResourceRequirements::default()
             }),
-            readiness_probe: Some(Probe {
+            readiness_probe: Some(Box::new(Probe {
                 http_get: Some(HttpGetAction {
                     port: 80.into(),
                     ..HttpGetAction::default()
                 }),
                 ..Probe::default()
-            }),
+            })),
             env: vec![EnvVar {
                 name: "POD".into(),
                 value_from: Some(EnvVarSource {
@@ -315,7 +313,10 @@ mod tests {
         assert_eq!(s.termination_grace_period_seconds, Some(30));
         assert_eq!(s.scheduler_name.as_deref(), Some("default-scheduler"));
         assert_eq!(s.enable_service_links, Some(true));
-        assert_eq!(s.security_context, Some(PodSecurityContext::default()));
+        assert_eq!(
+            s.security_context.as_deref(),
+            Some(&crate::api::PodSecurityContext::default())
+        );
         let c = &s.containers[0];
         assert_eq!(
             c.image_pull_policy.as_deref(),

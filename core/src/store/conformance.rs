@@ -21,7 +21,9 @@ use serde_json::json;
 
 use super::Store;
 use crate::api::{ConfigMap, Namespace, Node, Pod, PodStatus};
-use crate::client::{Api, Client, Deleted, DeleteParams, ListParams, Patch, Preconditions, WatchEvent};
+use crate::client::{
+    Api, Client, DeleteParams, Deleted, ListParams, Patch, Preconditions, WatchEvent,
+};
 use crate::error::Error;
 use crate::meta::ObjectMeta;
 
@@ -50,7 +52,10 @@ pub async fn run<S: Store, F: Fn() -> S, G: Fn(usize) -> S>(make: F, make_small:
 fn cm(name: &str, data: &[(&str, &str)]) -> ConfigMap {
     ConfigMap {
         metadata: ObjectMeta::named(name),
-        data: data.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        data: data
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
         ..ConfigMap::default()
     }
 }
@@ -67,7 +72,10 @@ fn pod(name: &str, node: Option<&str>) -> Pod {
 }
 
 fn rv(meta: &ObjectMeta) -> u64 {
-    meta.resource_version.as_deref().and_then(|v| v.parse().ok()).expect("a numeric resourceVersion")
+    meta.resource_version
+        .as_deref()
+        .and_then(|v| v.parse().ok())
+        .expect("a numeric resourceVersion")
 }
 
 /// uid, resourceVersion, generation, creationTimestamp set; reads return what was made.
@@ -78,7 +86,11 @@ pub async fn create_sets_server_fields(client: Client) {
     input.metadata.resource_version = Some("999".into());
     let made = api.create(&input).await.expect("create");
     let m = &made.metadata;
-    assert_ne!(m.uid.as_deref(), Some("client-chosen"), "the server sets uid");
+    assert_ne!(
+        m.uid.as_deref(),
+        Some("client-chosen"),
+        "the server sets uid"
+    );
     assert_eq!(m.uid.as_deref().map(str::len), Some(36));
     assert!(rv(m) > 0 && rv(m) != 999);
     assert_eq!(m.generation, Some(1));
@@ -88,12 +100,27 @@ pub async fn create_sets_server_fields(client: Client) {
     assert_eq!(api.get_opt("missing").await.expect("get_opt"), None);
     api.create(&cm("b", &[])).await.expect("create b");
     let list = api.list(&ListParams::default()).await.expect("list");
-    let names: Vec<_> = list.items.iter().map(|c| c.metadata.name.clone().unwrap_or_default()).collect();
+    let names: Vec<_> = list
+        .items
+        .iter()
+        .map(|c| c.metadata.name.clone().unwrap_or_default())
+        .collect();
     assert_eq!(names, ["a", "b"]);
-    assert!(list.resource_version().parse::<u64>().expect("numeric") >= rv(&list.items[1].metadata));
+    assert!(
+        list.resource_version().parse::<u64>().expect("numeric") >= rv(&list.items[1].metadata)
+    );
     let nodes: Api<Node> = Api::all(&client);
-    let node = nodes.create(&Node { metadata: ObjectMeta::named("n1"), ..Node::default() }).await.expect("node");
-    assert_eq!(node.metadata.namespace, None, "cluster-scoped objects have no namespace");
+    let node = nodes
+        .create(&Node {
+            metadata: ObjectMeta::named("n1"),
+            ..Node::default()
+        })
+        .await
+        .expect("node");
+    assert_eq!(
+        node.metadata.namespace, None,
+        "cluster-scoped objects have no namespace"
+    );
 }
 
 /// One counter for every kind, strictly increasing.
@@ -103,7 +130,10 @@ pub async fn versions_increase_across_kinds(client: Client) {
     let mut last = 0;
     for i in 0..5 {
         let a = cms.create(&cm(&format!("c{i}"), &[])).await.expect("cm");
-        let b = pods.create(&pod(&format!("p{i}"), None)).await.expect("pod");
+        let b = pods
+            .create(&pod(&format!("p{i}"), None))
+            .await
+            .expect("pod");
         assert!(rv(&a.metadata) > last && rv(&b.metadata) > rv(&a.metadata));
         last = rv(&b.metadata);
     }
@@ -133,20 +163,41 @@ pub async fn bad_creates_are_errors(client: Client) {
     assert!(err.is_already_exists(), "{err}");
     assert_eq!(err.to_string(), "configmaps \"default/a\" already exists");
     let err = api.create(&cm("Not_A_Name", &[])).await.unwrap_err();
-    assert!(matches!(&err, Error::Invalid { field, .. } if field == "metadata.name"), "{err}");
+    assert!(
+        matches!(&err, Error::Invalid { field, .. } if field == "metadata.name"),
+        "{err}"
+    );
     let pods: Api<Pod> = Api::namespaced(&client, "default");
     let mut p = pod("p", None);
     p.spec.containers[0].image = None;
     let err = pods.create(&p).await.unwrap_err();
-    assert!(matches!(&err, Error::Invalid { field, .. } if field == "spec.containers[0].image"), "{err}");
-    assert!(err.to_string().starts_with("Pod \"default/p\" is invalid: spec.containers[0].image: Required value"), "{err}");
+    assert!(
+        matches!(&err, Error::Invalid { field, .. } if field == "spec.containers[0].image"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("Pod \"default/p\" is invalid: spec.containers[0].image: Required value"),
+        "{err}"
+    );
     let elsewhere: Api<ConfigMap> = Api::namespaced(&client, "nowhere");
     let err = elsewhere.create(&cm("x", &[])).await.unwrap_err();
     assert_eq!(err.to_string(), "namespaces \"nowhere\" not found");
     let mut wrong = cm("y", &[]);
     wrong.metadata.namespace = Some("kube-system".into());
-    assert!(matches!(api.create(&wrong).await, Err(Error::BadRequest(_))));
-    assert_eq!(api.list(&ListParams::default()).await.expect("list").items.len(), 1, "nothing half-written");
+    assert!(matches!(
+        api.create(&wrong).await,
+        Err(Error::BadRequest(_))
+    ));
+    assert_eq!(
+        api.list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .len(),
+        1,
+        "nothing half-written"
+    );
     assert!(api.get("x").await.unwrap_err().is_not_found());
 }
 
@@ -159,20 +210,40 @@ pub async fn replace_is_compare_and_swap(client: Client) {
     let v2 = api.replace("a", &edit).await.expect("replace");
     assert!(rv(&v2.metadata) > rv(&v1.metadata));
     assert_eq!(v2.metadata.uid, v1.metadata.uid);
-    assert_eq!(v2.metadata.creation_timestamp, v1.metadata.creation_timestamp);
+    assert_eq!(
+        v2.metadata.creation_timestamp,
+        v1.metadata.creation_timestamp
+    );
     let err = api.replace("a", &edit).await.unwrap_err();
     assert!(err.is_conflict(), "a stale version conflicts: {err}");
-    assert!(err.to_string().contains("the object has been modified"), "{err}");
+    assert!(
+        err.to_string().contains("the object has been modified"),
+        "{err}"
+    );
     edit.metadata.resource_version = None;
     edit.data.insert("n".into(), "3".into());
-    assert_eq!(api.replace("a", &edit).await.expect("unconditional").data["n"], "3");
+    assert_eq!(
+        api.replace("a", &edit).await.expect("unconditional").data["n"],
+        "3"
+    );
     let same = api.get("a").await.expect("get");
     let again = api.replace("a", &same).await.expect("no-op");
-    assert_eq!(again.metadata.resource_version, same.metadata.resource_version, "a no-op writes nothing");
-    assert!(api.replace("b", &edit).await.is_err(), "the name must match");
+    assert_eq!(
+        again.metadata.resource_version, same.metadata.resource_version,
+        "a no-op writes nothing"
+    );
+    assert!(
+        api.replace("b", &edit).await.is_err(),
+        "the name must match"
+    );
     let mut ghost = cm("ghost", &[]);
     ghost.metadata.namespace = Some("default".into());
-    assert!(api.replace("ghost", &ghost).await.unwrap_err().is_not_found());
+    assert!(
+        api.replace("ghost", &ghost)
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 }
 
 /// `generation` moves with the spec, not with metadata or status.
@@ -184,7 +255,10 @@ pub async fn generation_tracks_spec_only(client: Client) {
     let p2 = api.replace("p", &labelled).await.expect("labels");
     assert_eq!(p2.metadata.generation, Some(1));
     let mut status = (*p2).clone();
-    status.status = Some(PodStatus { phase: Some("Running".into()), ..PodStatus::default() });
+    status.status = Some(PodStatus {
+        phase: Some("Running".into()),
+        ..PodStatus::default()
+    });
     let p3 = api.replace_status("p", &status).await.expect("status");
     assert_eq!(p3.metadata.generation, Some(1));
     let mut spec = (*p3).clone();
@@ -198,25 +272,40 @@ pub async fn status_is_a_subresource(client: Client) {
     let api: Api<Pod> = Api::namespaced(&client, "default");
     let p = api.create(&pod("p", None)).await.expect("create");
     let mut both = (*p).clone();
-    both.status = Some(PodStatus { phase: Some("Running".into()), ..PodStatus::default() });
+    both.status = Some(PodStatus {
+        phase: Some("Running".into()),
+        ..PodStatus::default()
+    });
     both.spec.containers[0].image = Some("nginx:2".into());
     let after = api.replace("p", &both).await.expect("replace");
     assert_eq!(after.phase(), "Pending", "replace ignores status");
     assert_eq!(after.spec.containers[0].image.as_deref(), Some("nginx:2"));
     let mut st = (*after).clone();
-    st.status = Some(PodStatus { phase: Some("Running".into()), ..PodStatus::default() });
+    st.status = Some(PodStatus {
+        phase: Some("Running".into()),
+        ..PodStatus::default()
+    });
     st.spec.containers[0].image = Some("nginx:3".into());
     st.metadata.labels.insert("ignored".into(), "yes".into());
     let after = api.replace_status("p", &st).await.expect("status");
     assert_eq!(after.phase(), "Running");
-    assert_eq!(after.spec.containers[0].image.as_deref(), Some("nginx:2"), "status writes ignore spec");
+    assert_eq!(
+        after.spec.containers[0].image.as_deref(),
+        Some("nginx:2"),
+        "status writes ignore spec"
+    );
     assert!(!after.metadata.labels.contains_key("ignored"));
 }
 
 /// Label and field selectors, namespaces, and unsupported fields.
 pub async fn selectors_filter_lists(client: Client) {
     let ns: Api<Namespace> = Api::all(&client);
-    ns.create(&Namespace { metadata: ObjectMeta::named("other"), ..Namespace::default() }).await.expect("ns");
+    ns.create(&Namespace {
+        metadata: ObjectMeta::named("other"),
+        ..Namespace::default()
+    })
+    .await
+    .expect("ns");
     let default: Api<Pod> = Api::namespaced(&client, "default");
     let other: Api<Pod> = Api::namespaced(&client, "other");
     default.create(&pod("a", Some("n1"))).await.expect("a");
@@ -225,34 +314,112 @@ pub async fn selectors_filter_lists(client: Client) {
     default.create(&b).await.expect("b");
     other.create(&pod("c", Some("n1"))).await.expect("c");
     let all: Api<Pod> = Api::all(&client);
-    let names = |l: crate::client::ObjectList<Pod>| l.items.iter().map(|p| p.metadata.name.clone().unwrap_or_default()).collect::<Vec<_>>();
-    assert_eq!(names(all.list(&ListParams::default()).await.expect("all")), ["a", "b", "c"]);
-    assert_eq!(names(default.list(&ListParams::default()).await.expect("ns")), ["a", "b"]);
-    assert_eq!(names(all.list(&ListParams::default().labels("app=web")).await.expect("labels")), ["a", "c"]);
-    assert_eq!(names(all.list(&ListParams::default().labels("app in (db),!missing")).await.expect("set")), ["b"]);
-    assert_eq!(names(all.list(&ListParams::default().fields("spec.nodeName=n1")).await.expect("node")), ["a", "c"]);
-    assert_eq!(names(all.list(&ListParams::default().fields("spec.nodeName=")).await.expect("unbound")), ["b"]);
-    assert_eq!(names(all.list(&ListParams::default().fields("metadata.namespace=other")).await.expect("ns")), ["c"]);
-    assert_eq!(names(all.list(&ListParams::default().fields("metadata.name!=a,status.phase!=Running")).await.expect("neg")), ["b", "c"]);
-    assert!(matches!(all.list(&ListParams::default().fields("spec.bogus=1")).await, Err(Error::BadRequest(_))));
-    assert!(matches!(all.list(&ListParams::default().labels("a in (")).await, Err(Error::BadRequest(_))));
+    let names = |l: crate::client::ObjectList<Pod>| {
+        l.items
+            .iter()
+            .map(|p| p.metadata.name.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(all.list(&ListParams::default()).await.expect("all")),
+        ["a", "b", "c"]
+    );
+    assert_eq!(
+        names(default.list(&ListParams::default()).await.expect("ns")),
+        ["a", "b"]
+    );
+    assert_eq!(
+        names(
+            all.list(&ListParams::default().labels("app=web"))
+                .await
+                .expect("labels")
+        ),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(
+            all.list(&ListParams::default().labels("app in (db),!missing"))
+                .await
+                .expect("set")
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            all.list(&ListParams::default().fields("spec.nodeName=n1"))
+                .await
+                .expect("node")
+        ),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(
+            all.list(&ListParams::default().fields("spec.nodeName="))
+                .await
+                .expect("unbound")
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            all.list(&ListParams::default().fields("metadata.namespace=other"))
+                .await
+                .expect("ns")
+        ),
+        ["c"]
+    );
+    assert_eq!(
+        names(
+            all.list(&ListParams::default().fields("metadata.name!=a,status.phase!=Running"))
+                .await
+                .expect("neg")
+        ),
+        ["b", "c"]
+    );
+    assert!(matches!(
+        all.list(&ListParams::default().fields("spec.bogus=1"))
+            .await,
+        Err(Error::BadRequest(_))
+    ));
+    assert!(matches!(
+        all.list(&ListParams::default().labels("a in (")).await,
+        Err(Error::BadRequest(_))
+    ));
 }
 
 /// Merge, strategic and JSON patches; bad patches change nothing.
 pub async fn patches_apply(client: Client) {
     let api: Api<Pod> = Api::namespaced(&client, "default");
     api.create(&pod("p", None)).await.expect("create");
-    let p = api.patch("p", &Patch::Merge(json!({"metadata": {"labels": {"tier": "front", "app": null}}}))).await.expect("merge");
-    assert_eq!(p.metadata.labels, BTreeMap::from([("tier".to_owned(), "front".to_owned())]));
+    let p = api
+        .patch(
+            "p",
+            &Patch::Merge(json!({"metadata": {"labels": {"tier": "front", "app": null}}})),
+        )
+        .await
+        .expect("merge");
+    assert_eq!(
+        p.metadata.labels,
+        BTreeMap::from([("tier".to_owned(), "front".to_owned())])
+    );
     let p = api
         .patch("p", &Patch::Strategic(json!({"spec": {"containers": [{"name": "c", "image": "nginx:9"}, {"name": "d", "image": "redis"}]}})))
         .await
         .expect("strategic");
     assert_eq!(p.spec.containers.len(), 2);
     assert_eq!(p.spec.containers[0].image.as_deref(), Some("nginx:9"));
-    let p = api.patch("p", &Patch::Json(json!([{"op": "remove", "path": "/spec/containers/1"}]))).await.expect("json");
+    let p = api
+        .patch(
+            "p",
+            &Patch::Json(json!([{"op": "remove", "path": "/spec/containers/1"}])),
+        )
+        .await
+        .expect("json");
     assert_eq!(p.spec.containers.len(), 1);
-    let p = api.patch_status("p", &Patch::Merge(json!({"status": {"phase": "Running"}}))).await.expect("status");
+    let p = api
+        .patch_status("p", &Patch::Merge(json!({"status": {"phase": "Running"}})))
+        .await
+        .expect("status");
     assert_eq!(p.phase(), "Running");
     let before = api.get("p").await.expect("get");
     for bad in [
@@ -265,7 +432,11 @@ pub async fn patches_apply(client: Client) {
     }
     let stale = Patch::Merge(json!({"metadata": {"resourceVersion": "1", "labels": {"x": "y"}}}));
     assert!(api.patch("p", &stale).await.unwrap_err().is_conflict());
-    assert_eq!(api.get("p").await.expect("get"), before, "failed patches change nothing");
+    assert_eq!(
+        api.get("p").await.expect("get"),
+        before,
+        "failed patches change nothing"
+    );
 }
 
 /// Finalizers keep a deleted object, with `deletionTimestamp`, until they are removed.
@@ -274,40 +445,86 @@ pub async fn finalizers_hold_deletion(client: Client) {
     let mut c = cm("a", &[]);
     c.metadata.finalizers = vec!["example.com/cleanup".into()];
     api.create(&c).await.expect("create");
-    let d = api.delete("a", &DeleteParams::default()).await.expect("delete");
+    let d = api
+        .delete("a", &DeleteParams::default())
+        .await
+        .expect("delete");
     assert!(!d.is_gone());
     let held = api.get("a").await.expect("still there");
     assert!(held.metadata.deletion_timestamp.is_some());
     assert_eq!(held.metadata.generation, Some(2));
     let mut more = (*held).clone();
     more.metadata.finalizers.push("example.com/late".into());
-    assert!(matches!(api.replace("a", &more).await, Err(Error::Forbidden { .. })), "no new finalizers while deleting");
-    let again = api.delete("a", &DeleteParams::default()).await.expect("delete again");
+    assert!(
+        matches!(api.replace("a", &more).await, Err(Error::Forbidden { .. })),
+        "no new finalizers while deleting"
+    );
+    let again = api
+        .delete("a", &DeleteParams::default())
+        .await
+        .expect("delete again");
     assert!(!again.is_gone());
     let mut done = (*held).clone();
     done.metadata.finalizers.clear();
     api.replace("a", &done).await.expect("remove finalizer");
-    assert!(api.get("a").await.unwrap_err().is_not_found(), "gone once its finalizers are");
+    assert!(
+        api.get("a").await.unwrap_err().is_not_found(),
+        "gone once its finalizers are"
+    );
     api.create(&cm("b", &[])).await.expect("b");
-    assert!(api.delete("b", &DeleteParams::default()).await.expect("delete b").is_gone());
-    assert!(api.delete("b", &DeleteParams::default()).await.unwrap_err().is_not_found());
+    assert!(
+        api.delete("b", &DeleteParams::default())
+            .await
+            .expect("delete b")
+            .is_gone()
+    );
+    assert!(
+        api.delete("b", &DeleteParams::default())
+            .await
+            .unwrap_err()
+            .is_not_found()
+    );
 }
 
 /// uid / resourceVersion preconditions; foreground and orphan policies add finalizers.
 pub async fn delete_preconditions_and_propagation(client: Client) {
     let api: Api<ConfigMap> = Api::namespaced(&client, "default");
     let a = api.create(&cm("a", &[])).await.expect("create");
-    let wrong_uid = DeleteParams { preconditions: Some(Preconditions { uid: Some("nope".into()), resource_version: None }), ..DeleteParams::default() };
+    let wrong_uid = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some("nope".into()),
+            resource_version: None,
+        }),
+        ..DeleteParams::default()
+    };
     assert!(api.delete("a", &wrong_uid).await.unwrap_err().is_conflict());
-    let wrong_rv = DeleteParams { preconditions: Some(Preconditions { uid: None, resource_version: Some("1".into()) }), ..DeleteParams::default() };
+    let wrong_rv = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: None,
+            resource_version: Some("1".into()),
+        }),
+        ..DeleteParams::default()
+    };
     assert!(api.delete("a", &wrong_rv).await.unwrap_err().is_conflict());
-    let right = DeleteParams { preconditions: Some(Preconditions { uid: a.metadata.uid.clone(), resource_version: a.metadata.resource_version.clone() }), ..DeleteParams::default() };
+    let right = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: a.metadata.uid.clone(),
+            resource_version: a.metadata.resource_version.clone(),
+        }),
+        ..DeleteParams::default()
+    };
     assert!(api.delete("a", &right).await.expect("delete").is_gone());
     api.create(&cm("f", &[])).await.expect("f");
-    let f = api.delete("f", &DeleteParams::foreground()).await.expect("foreground");
+    let f = api
+        .delete("f", &DeleteParams::foreground())
+        .await
+        .expect("foreground");
     assert_eq!(f.object().metadata.finalizers, ["foregroundDeletion"]);
     api.create(&cm("o", &[])).await.expect("o");
-    let o = api.delete("o", &DeleteParams::orphan()).await.expect("orphan");
+    let o = api
+        .delete("o", &DeleteParams::orphan())
+        .await
+        .expect("orphan");
     assert_eq!(o.object().metadata.finalizers, ["orphan"]);
 }
 
@@ -317,34 +534,86 @@ pub async fn pods_terminate_gracefully(client: Client) {
     api.create(&pod("bound", Some("n1"))).await.expect("bound");
     api.create(&pod("unbound", None)).await.expect("unbound");
     let start = client.clock().now();
-    let d = api.delete("bound", &DeleteParams::default()).await.expect("delete");
-    let Deleted::Terminating(p) = d else { panic!("a bound pod terminates gracefully") };
+    let d = api
+        .delete("bound", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let Deleted::Terminating(p) = d else {
+        panic!("a bound pod terminates gracefully")
+    };
     assert_eq!(p.metadata.deletion_grace_period_seconds, Some(30));
-    assert_eq!(p.metadata.deletion_timestamp.as_ref().map(|t| t.duration_since(&start)), Some(Duration::from_secs(30)));
-    let shorter = DeleteParams { grace_period_seconds: Some(5), ..DeleteParams::default() };
+    assert_eq!(
+        p.metadata
+            .deletion_timestamp
+            .as_ref()
+            .map(|t| t.duration_since(&start)),
+        Some(Duration::from_secs(30))
+    );
+    let shorter = DeleteParams {
+        grace_period_seconds: Some(5),
+        ..DeleteParams::default()
+    };
     let d = api.delete("bound", &shorter).await.expect("shorten");
     assert_eq!(d.object().metadata.deletion_grace_period_seconds, Some(5));
-    assert!(api.delete("bound", &DeleteParams::immediate()).await.expect("force").is_gone());
-    assert!(api.delete("unbound", &DeleteParams::default()).await.expect("unbound").is_gone());
+    assert!(
+        api.delete("bound", &DeleteParams::immediate())
+            .await
+            .expect("force")
+            .is_gone()
+    );
+    assert!(
+        api.delete("unbound", &DeleteParams::default())
+            .await
+            .expect("unbound")
+            .is_gone()
+    );
 }
 
 /// Deleting a namespace deletes what is in it, then the namespace; a terminating
 /// namespace takes no new objects.
 pub async fn namespaces_cascade(client: Client) {
     let nss: Api<Namespace> = Api::all(&client);
-    nss.create(&Namespace { metadata: ObjectMeta::named("team"), ..Namespace::default() }).await.expect("ns");
+    nss.create(&Namespace {
+        metadata: ObjectMeta::named("team"),
+        ..Namespace::default()
+    })
+    .await
+    .expect("ns");
     let cms: Api<ConfigMap> = Api::namespaced(&client, "team");
     let pods: Api<Pod> = Api::namespaced(&client, "team");
     cms.create(&cm("a", &[])).await.expect("a");
     pods.create(&pod("p", Some("n1"))).await.expect("p");
-    assert!(!nss.delete("team", &DeleteParams::default()).await.expect("delete").is_gone());
+    assert!(
+        !nss.delete("team", &DeleteParams::default())
+            .await
+            .expect("delete")
+            .is_gone()
+    );
     let ns = nss.get("team").await.expect("terminating");
-    assert_eq!(ns.status.as_ref().and_then(|s| s.phase.as_deref()), Some("Terminating"));
+    assert_eq!(
+        ns.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Terminating")
+    );
     assert!(cms.get("a").await.unwrap_err().is_not_found());
-    assert!(matches!(cms.create(&cm("b", &[])).await, Err(Error::Forbidden { .. })));
-    assert!(pods.get("p").await.expect("terminating pod").metadata.deletion_timestamp.is_some());
-    pods.delete("p", &DeleteParams::immediate()).await.expect("node agent confirms");
-    assert!(nss.get("team").await.unwrap_err().is_not_found(), "the empty namespace goes");
+    assert!(matches!(
+        cms.create(&cm("b", &[])).await,
+        Err(Error::Forbidden { .. })
+    ));
+    assert!(
+        pods.get("p")
+            .await
+            .expect("terminating pod")
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
+    pods.delete("p", &DeleteParams::immediate())
+        .await
+        .expect("node agent confirms");
+    assert!(
+        nss.get("team").await.unwrap_err().is_not_found(),
+        "the empty namespace goes"
+    );
     for name in crate::client::DEFAULT_NAMESPACES {
         assert!(nss.get(name).await.is_ok(), "{name} exists from the start");
     }
@@ -356,11 +625,17 @@ async fn collect<K: crate::Resource>(
 ) -> Vec<String> {
     let mut out = Vec::new();
     while out.len() < n {
-        let event = tokio::time::timeout(Duration::from_secs(5), stream.next()).await.expect("an event in time");
+        let event = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("an event in time");
         let label = match event.expect("stream open").expect("no error") {
             WatchEvent::Added(o) => format!("Added {}", o.meta().name.clone().unwrap_or_default()),
-            WatchEvent::Modified(o) => format!("Modified {}", o.meta().name.clone().unwrap_or_default()),
-            WatchEvent::Deleted(o) => format!("Deleted {}", o.meta().name.clone().unwrap_or_default()),
+            WatchEvent::Modified(o) => {
+                format!("Modified {}", o.meta().name.clone().unwrap_or_default())
+            }
+            WatchEvent::Deleted(o) => {
+                format!("Deleted {}", o.meta().name.clone().unwrap_or_default())
+            }
             WatchEvent::Bookmark { .. } => continue,
         };
         out.push(label);
@@ -373,17 +648,37 @@ pub async fn watches_deliver_every_change_in_order(client: Client) {
     let api: Api<ConfigMap> = Api::namespaced(&client, "default");
     let a = api.create(&cm("a", &[])).await.expect("a");
     let from = a.metadata.resource_version.clone().expect("rv");
-    let mut from_a = Box::pin(api.watch(&ListParams::default(), &from).await.expect("watch"));
+    let mut from_a = Box::pin(
+        api.watch(&ListParams::default(), &from)
+            .await
+            .expect("watch"),
+    );
     let mut from_start = Box::pin(api.watch(&ListParams::default(), "").await.expect("watch"));
     api.create(&cm("b", &[])).await.expect("b");
     let mut edit = (*api.get("a").await.expect("a")).clone();
     edit.data.insert("k".into(), "v".into());
     api.replace("a", &edit).await.expect("edit");
-    api.delete("b", &DeleteParams::default()).await.expect("delete");
-    assert_eq!(collect(&mut from_a, 3).await, ["Added b", "Modified a", "Deleted b"]);
-    assert_eq!(collect(&mut from_start, 4).await, ["Added a", "Added b", "Modified a", "Deleted b"]);
-    let mut later = Box::pin(api.watch(&ListParams::default(), &from).await.expect("replay"));
-    assert_eq!(collect(&mut later, 3).await, ["Added b", "Modified a", "Deleted b"], "history replays the same");
+    api.delete("b", &DeleteParams::default())
+        .await
+        .expect("delete");
+    assert_eq!(
+        collect(&mut from_a, 3).await,
+        ["Added b", "Modified a", "Deleted b"]
+    );
+    assert_eq!(
+        collect(&mut from_start, 4).await,
+        ["Added a", "Added b", "Modified a", "Deleted b"]
+    );
+    let mut later = Box::pin(
+        api.watch(&ListParams::default(), &from)
+            .await
+            .expect("replay"),
+    );
+    assert_eq!(
+        collect(&mut later, 3).await,
+        ["Added b", "Modified a", "Deleted b"],
+        "history replays the same"
+    );
 }
 
 /// Server-side filters, with objects moving in and out of them.
@@ -391,7 +686,11 @@ pub async fn watches_filter_with_transitions(client: Client) {
     let pods: Api<Pod> = Api::all(&client);
     let mine = ListParams::default().fields("spec.nodeName=n1");
     let mut node = Box::pin(pods.watch(&mine, "").await.expect("watch"));
-    let mut web = Box::pin(pods.watch(&ListParams::default().labels("app=web"), "").await.expect("watch"));
+    let mut web = Box::pin(
+        pods.watch(&ListParams::default().labels("app=web"), "")
+            .await
+            .expect("watch"),
+    );
     let default: Api<Pod> = Api::namespaced(&client, "default");
     default.create(&pod("a", None)).await.expect("a");
     let mut bound = (*default.get("a").await.expect("a")).clone();
@@ -401,9 +700,18 @@ pub async fn watches_filter_with_transitions(client: Client) {
     relabelled.metadata.labels.insert("app".into(), "db".into());
     default.replace("a", &relabelled).await.expect("relabel");
     default.create(&pod("b", Some("n2"))).await.expect("b");
-    default.delete("a", &DeleteParams::immediate()).await.expect("delete");
-    assert_eq!(collect(&mut node, 3).await, ["Added a", "Modified a", "Deleted a"]);
-    assert_eq!(collect(&mut web, 4).await, ["Added a", "Modified a", "Deleted a", "Added b"]);
+    default
+        .delete("a", &DeleteParams::immediate())
+        .await
+        .expect("delete");
+    assert_eq!(
+        collect(&mut node, 3).await,
+        ["Added a", "Modified a", "Deleted a"]
+    );
+    assert_eq!(
+        collect(&mut web, 4).await,
+        ["Added a", "Modified a", "Deleted a", "Added b"]
+    );
 }
 
 /// Too old: `Expired`; in the future: `TooLargeResourceVersion`; not a number: bad.
@@ -411,14 +719,29 @@ pub async fn watch_versions_are_checked(client: Client) {
     let api: Api<ConfigMap> = Api::namespaced(&client, "default");
     let first = api.create(&cm("first", &[])).await.expect("first");
     for i in 0..10 {
-        api.create(&cm(&format!("c{i}"), &[])).await.expect("create");
+        api.create(&cm(&format!("c{i}"), &[]))
+            .await
+            .expect("create");
     }
     let old = first.metadata.resource_version.clone().expect("rv");
-    assert!(matches!(api.watch(&ListParams::default(), &old).await, Err(Error::Expired { .. })));
-    assert!(matches!(api.watch(&ListParams::default(), "999999").await, Err(Error::TooLargeResourceVersion { .. })));
-    assert!(matches!(api.watch(&ListParams::default(), "abc").await, Err(Error::BadRequest(_))));
+    assert!(matches!(
+        api.watch(&ListParams::default(), &old).await,
+        Err(Error::Expired { .. })
+    ));
+    assert!(matches!(
+        api.watch(&ListParams::default(), "999999").await,
+        Err(Error::TooLargeResourceVersion { .. })
+    ));
+    assert!(matches!(
+        api.watch(&ListParams::default(), "abc").await,
+        Err(Error::BadRequest(_))
+    ));
     let list = api.list(&ListParams::default()).await.expect("list");
-    let mut w = Box::pin(api.watch(&ListParams::default(), list.resource_version()).await.expect("from the list"));
+    let mut w = Box::pin(
+        api.watch(&ListParams::default(), list.resource_version())
+            .await
+            .expect("from the list"),
+    );
     api.create(&cm("next", &[])).await.expect("next");
     assert_eq!(collect(&mut w, 1).await, ["Added next"]);
 }
@@ -429,9 +752,13 @@ pub async fn bookmarks_follow_silence(client: Client) {
     let lp = ListParams::default().labels("app=none").bookmarks();
     let mut w = Box::pin(api.watch(&lp, "").await.expect("watch"));
     let made = api.create(&cm("a", &[])).await.expect("a");
-    let event = tokio::time::timeout(Duration::from_secs(120), w.next()).await.expect("a bookmark in time");
+    let event = tokio::time::timeout(Duration::from_secs(120), w.next())
+        .await
+        .expect("a bookmark in time");
     match event.expect("open").expect("ok") {
-        WatchEvent::Bookmark { resource_version } => assert_eq!(Some(resource_version), made.metadata.resource_version),
+        WatchEvent::Bookmark { resource_version } => {
+            assert_eq!(Some(resource_version), made.metadata.resource_version);
+        }
         other => panic!("expected a bookmark, got {other:?}"),
     }
 }
@@ -447,5 +774,12 @@ pub async fn bulk_creates(client: Client) {
     assert!(results[..100].iter().all(Result::is_ok));
     assert!(results[100].as_ref().unwrap_err().is_already_exists());
     assert!(matches!(results[101], Err(Error::Invalid { .. })));
-    assert_eq!(api.list(&ListParams::default()).await.expect("list").items.len(), 100);
+    assert_eq!(
+        api.list(&ListParams::default())
+            .await
+            .expect("list")
+            .items
+            .len(),
+        100
+    );
 }

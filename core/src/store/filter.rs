@@ -49,13 +49,21 @@ impl FieldSelector {
             } else if let Some(i) = find_unescaped(&raw, "=") {
                 (&raw[..i], &raw[i + 1..], false)
             } else {
-                return Err(Error::BadRequest(format!("invalid field selector: invalid selector: '{raw}'; can't understand '{raw}'")));
+                return Err(Error::BadRequest(format!(
+                    "invalid field selector: invalid selector: '{raw}'; can't understand '{raw}'"
+                )));
             };
             let field = field.trim();
             if field.is_empty() {
-                return Err(Error::BadRequest(format!("invalid field selector: empty field in '{raw}'")));
+                return Err(Error::BadRequest(format!(
+                    "invalid field selector: empty field in '{raw}'"
+                )));
             }
-            terms.push(FieldTerm { field: field.to_owned(), value: unescape(value.trim()), negated });
+            terms.push(FieldTerm {
+                field: field.to_owned(),
+                value: unescape(value.trim()),
+                negated,
+            });
         }
         Ok(FieldSelector { terms })
     }
@@ -63,7 +71,11 @@ impl FieldSelector {
     /// Adds `field=value`.
     #[must_use]
     pub fn equals(mut self, field: impl Into<String>, value: impl Into<String>) -> FieldSelector {
-        self.terms.push(FieldTerm { field: field.into(), value: value.into(), negated: false });
+        self.terms.push(FieldTerm {
+            field: field.into(),
+            value: value.into(),
+            negated: false,
+        });
         self
     }
 
@@ -82,13 +94,19 @@ impl FieldSelector {
     /// The value `field` must equal, if a term requires it.
     #[must_use]
     pub fn exact(&self, field: &str) -> Option<&str> {
-        self.terms.iter().find(|t| !t.negated && t.field == field).map(|t| t.value.as_str())
+        self.terms
+            .iter()
+            .find(|t| !t.negated && t.field == field)
+            .map(|t| t.value.as_str())
     }
 
     /// Whether `obj` satisfies every term; a field the kind does not support fails.
     #[must_use]
     pub fn matches(&self, obj: &dyn AnyResource) -> bool {
-        self.terms.iter().all(|t| obj.field(&t.field).is_some_and(|v| (v == t.value) != t.negated))
+        self.terms.iter().all(|t| {
+            obj.field(&t.field)
+                .is_some_and(|v| (v == t.value) != t.negated)
+        })
     }
 
     /// Checks that `obj`'s kind supports every field named.
@@ -159,7 +177,9 @@ fn unescape(s: &str) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace(',', "\\,").replace('=', "\\=")
+    s.replace('\\', "\\\\")
+        .replace(',', "\\,")
+        .replace('=', "\\=")
 }
 
 impl fmt::Display for FieldSelector {
@@ -224,12 +244,23 @@ mod tests {
         let s = FieldSelector::parse("spec.nodeName=node-1, status.phase!=Failed").unwrap();
         assert_eq!(s.to_string(), "spec.nodeName=node-1,status.phase!=Failed");
         assert_eq!(s.exact("spec.nodeName"), Some("node-1"));
-        let mut pod = Pod { metadata: ObjectMeta::namespaced("default", "web"), ..Pod::default() };
+        let mut pod = Pod {
+            metadata: ObjectMeta::namespaced("default", "web"),
+            ..Pod::default()
+        };
         assert!(!s.matches(&pod));
         pod.spec.node_name = Some("node-1".into());
         assert!(s.matches(&pod));
-        assert!(FieldSelector::parse("spec.nodeName=").unwrap().matches(&Pod::default()));
-        assert!(FieldSelector::parse("metadata.name==web").unwrap().matches(&pod));
+        assert!(
+            FieldSelector::parse("spec.nodeName=")
+                .unwrap()
+                .matches(&Pod::default())
+        );
+        assert!(
+            FieldSelector::parse("metadata.name==web")
+                .unwrap()
+                .matches(&pod)
+        );
         let escaped = FieldSelector::parse(r"metadata.name=a\,b").unwrap();
         assert_eq!(escaped.terms()[0].value, "a,b");
         assert_eq!(FieldSelector::parse(&escaped.to_string()).unwrap(), escaped);
@@ -241,6 +272,10 @@ mod tests {
         assert!(FieldSelector::parse("=x").is_err());
         let s = FieldSelector::parse("spec.replicas=3").unwrap();
         let err = s.check_supported(&Pod::default()).unwrap_err();
-        assert!(err.to_string().contains("field label not supported: spec.replicas"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("field label not supported: spec.replicas"),
+            "{err}"
+        );
     }
 }

@@ -6,7 +6,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
 use super::watch::{self, WatchQueue, transition};
-use super::{EventStream, Filter, ListResult, Obj, Store, StoreEvent, WatchOptions, Write, kind_key};
+use super::{
+    EventStream, Filter, ListResult, Obj, Store, StoreEvent, WatchOptions, Write, kind_key,
+};
 use crate::error::{Error, object_name};
 
 /// Sizes of a [`MemoryStore`].
@@ -20,7 +22,10 @@ pub struct MemoryStoreConfig {
 
 impl Default for MemoryStoreConfig {
     fn default() -> Self {
-        MemoryStoreConfig { history: 10_000, watcher_buffer: 100_000 }
+        MemoryStoreConfig {
+            history: 10_000,
+            watcher_buffer: 100_000,
+        }
     }
 }
 
@@ -63,7 +68,12 @@ struct KindTable {
 
 impl KindTable {
     fn new(key: &str) -> KindTable {
-        KindTable { key: Arc::from(key), objects: HashMap::new(), watchers: Vec::new(), indexed: HashMap::new() }
+        KindTable {
+            key: Arc::from(key),
+            objects: HashMap::new(),
+            watchers: Vec::new(),
+            indexed: HashMap::new(),
+        }
     }
 
     fn dispatch(&mut self, new: &Obj, old: Option<&Obj>, deleted: bool) {
@@ -101,15 +111,31 @@ fn with_version(obj: &mut dyn super::AnyResource, version: u64) {
 
 fn identity(obj: &dyn super::AnyResource) -> (String, String) {
     let meta = obj.meta();
-    (meta.namespace.clone().unwrap_or_default(), meta.name.clone().unwrap_or_default())
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
 }
 
 impl State {
-    fn record(&mut self, config: &MemoryStoreConfig, kind: &Arc<str>, object: &Obj, old: Option<Obj>, deleted: bool) {
+    fn record(
+        &mut self,
+        config: &MemoryStoreConfig,
+        kind: &Arc<str>,
+        object: &Obj,
+        old: Option<Obj>,
+        deleted: bool,
+    ) {
         if let Some(table) = self.kinds.get_mut(&**kind) {
             table.dispatch(object, old.as_ref(), deleted);
         }
-        self.history.push_back(Change { version: self.version, kind: kind.clone(), object: object.clone(), old, deleted });
+        self.history.push_back(Change {
+            version: self.version,
+            kind: kind.clone(),
+            object: object.clone(),
+            old,
+            deleted,
+        });
         while self.history.len() > config.history {
             if let Some(dropped) = self.history.pop_front() {
                 self.compacted = dropped.version;
@@ -123,12 +149,20 @@ impl State {
                 let key = kind_key(obj.api_version(), obj.kind());
                 let (ns, name) = identity(obj.as_ref());
                 if name.is_empty() {
-                    return Err(Error::BadRequest(format!("{key}: metadata.name: Required value")));
+                    return Err(Error::BadRequest(format!(
+                        "{key}: metadata.name: Required value"
+                    )));
                 }
-                let table = self.kinds.entry(key.clone()).or_insert_with(|| KindTable::new(&key));
+                let table = self
+                    .kinds
+                    .entry(key.clone())
+                    .or_insert_with(|| KindTable::new(&key));
                 let names = table.objects.entry(ns.clone()).or_default();
                 if names.contains_key(&name) {
-                    return Err(Error::AlreadyExists { resource: key, name: object_name(&ns, &name) });
+                    return Err(Error::AlreadyExists {
+                        resource: key,
+                        name: object_name(&ns, &name),
+                    });
                 }
                 self.version += 1;
                 with_version(obj.as_mut(), self.version);
@@ -138,7 +172,10 @@ impl State {
                 self.record(config, &kind, &obj, None, false);
                 Ok(obj)
             }
-            Write::Update { mut object, expected } => {
+            Write::Update {
+                mut object,
+                expected,
+            } => {
                 let key = kind_key(object.api_version(), object.kind());
                 let (ns, name) = identity(object.as_ref());
                 let current = self.current(&key, &ns, &name)?;
@@ -147,12 +184,21 @@ impl State {
                 with_version(object.as_mut(), self.version);
                 let obj: Obj = Arc::from(object);
                 let table = self.kinds.get_mut(&key).expect("checked by current()");
-                table.objects.entry(ns).or_default().insert(name, obj.clone());
+                table
+                    .objects
+                    .entry(ns)
+                    .or_default()
+                    .insert(name, obj.clone());
                 let kind = table.key.clone();
                 self.record(config, &kind, &obj, Some(current), false);
                 Ok(obj)
             }
-            Write::Delete { kind: key, namespace, name, expected } => {
+            Write::Delete {
+                kind: key,
+                namespace,
+                name,
+                expected,
+            } => {
                 let current = self.current(&key, &namespace, &name)?;
                 check_expected(&key, &namespace, &name, &current, expected)?;
                 self.version += 1;
@@ -179,11 +225,20 @@ impl State {
             .and_then(|t| t.objects.get(ns))
             .and_then(|n| n.get(name))
             .cloned()
-            .ok_or_else(|| Error::NotFound { resource: key.to_owned(), name: object_name(ns, name) })
+            .ok_or_else(|| Error::NotFound {
+                resource: key.to_owned(),
+                name: object_name(ns, name),
+            })
     }
 }
 
-fn check_expected(key: &str, ns: &str, name: &str, current: &Obj, expected: u64) -> Result<(), Error> {
+fn check_expected(
+    key: &str,
+    ns: &str,
+    name: &str,
+    current: &Obj,
+    expected: u64,
+) -> Result<(), Error> {
     let have = super::parse_version(current.meta().resource_version.as_deref()).unwrap_or(0);
     if expected != 0 && expected != have {
         return Err(Error::Conflict {
@@ -206,14 +261,23 @@ impl MemoryStore {
     /// An empty store with the given sizes.
     #[must_use]
     pub fn with_config(config: MemoryStoreConfig) -> MemoryStore {
-        MemoryStore { inner: Arc::new(Inner { state: RwLock::default(), config }) }
+        MemoryStore {
+            inner: Arc::new(Inner {
+                state: RwLock::default(),
+                config,
+            }),
+        }
     }
 
     /// How many objects are stored, over all kinds.
     #[must_use]
     pub fn len(&self) -> usize {
         let st = self.read();
-        st.kinds.values().flat_map(|t| t.objects.values()).map(HashMap::len).sum()
+        st.kinds
+            .values()
+            .flat_map(|t| t.objects.values())
+            .map(HashMap::len)
+            .sum()
     }
 
     /// Whether nothing is stored.
@@ -223,17 +287,29 @@ impl MemoryStore {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, State> {
-        self.inner.state.read().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn write_lock(&self) -> std::sync::RwLockWriteGuard<'_, State> {
-        self.inner.state.write().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .state
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The object, synchronously (the in-process fast path behind [`Store::get`]).
     #[must_use]
     pub fn get_now(&self, kind: &str, namespace: &str, name: &str) -> Option<Obj> {
-        self.read().kinds.get(kind)?.objects.get(namespace)?.get(name).cloned()
+        self.read()
+            .kinds
+            .get(kind)?
+            .objects
+            .get(namespace)?
+            .get(name)
+            .cloned()
     }
 
     fn watch_now(&self, kind: &str, options: WatchOptions) -> Result<EventStream, Error> {
@@ -241,15 +317,25 @@ impl MemoryStore {
         let version = st.version;
         let start = match options.from {
             Some(from) if from > version => {
-                return Err(Error::TooLargeResourceVersion { requested: from, current: version });
+                return Err(Error::TooLargeResourceVersion {
+                    requested: from,
+                    current: version,
+                });
             }
             Some(from) if from < st.compacted => {
-                return Err(Error::Expired { requested: from, oldest: st.compacted });
+                return Err(Error::Expired {
+                    requested: from,
+                    oldest: st.compacted,
+                });
             }
             Some(from) => from,
             None => version,
         };
-        let queue = Arc::new(WatchQueue::new(options.filter, start, self.inner.config.watcher_buffer));
+        let queue = Arc::new(WatchQueue::new(
+            options.filter,
+            start,
+            self.inner.config.watcher_buffer,
+        ));
         match options.from {
             None => {
                 let mut initial: Vec<Obj> = st
@@ -272,33 +358,46 @@ impl MemoryStore {
             Some(from) => {
                 let first = st.history.partition_point(|c| c.version <= from);
                 for change in st.history.range(first..).filter(|c| &*c.kind == kind) {
-                    if let Some(event) = transition(&queue.filter, &change.object, change.old.as_ref(), change.deleted) {
+                    if let Some(event) = transition(
+                        &queue.filter,
+                        &change.object,
+                        change.old.as_ref(),
+                        change.deleted,
+                    ) {
                         queue.push(event);
                     }
                 }
             }
         }
-        let table = st.kinds.entry(kind.to_owned()).or_insert_with(|| KindTable::new(kind));
+        let table = st
+            .kinds
+            .entry(kind.to_owned())
+            .or_insert_with(|| KindTable::new(kind));
         let weak = Arc::downgrade(&queue);
         let exact = ["spec.nodeName", "metadata.name"]
             .into_iter()
             .find_map(|f| queue.filter.fields.exact(f).map(|v| (f, v.to_owned())));
         match exact {
             Some((field, value)) => {
-                table.indexed.entry(field.to_owned()).or_default().entry(value).or_default().push(weak);
+                table
+                    .indexed
+                    .entry(field.to_owned())
+                    .or_default()
+                    .entry(value)
+                    .or_default()
+                    .push(weak);
             }
             None => table.watchers.push(weak),
         }
         drop(st);
         let store = self.clone();
-        let bookmark: Option<Arc<dyn Fn(&WatchQueue) -> Option<StoreEvent> + Send + Sync>> =
-            options.bookmarks.then(|| {
-                let store = store.clone();
-                Arc::new(move |q: &WatchQueue| {
-                    let st = store.read();
-                    q.bookmark_if_idle(st.version)
-                }) as Arc<dyn Fn(&WatchQueue) -> Option<StoreEvent> + Send + Sync>
-            });
+        let bookmark: Option<watch::BookmarkFn> = options.bookmarks.then(|| {
+            let store = store.clone();
+            Arc::new(move |q: &WatchQueue| {
+                let st = store.read();
+                q.bookmark_if_idle(st.version)
+            }) as watch::BookmarkFn
+        });
         let oldest = Arc::new(move || store.read().compacted);
         Ok(watch::stream(queue, bookmark, oldest))
     }
@@ -316,7 +415,11 @@ impl Store for MemoryStore {
             None => Vec::new(),
             Some(t) => {
                 let pick = |names: &HashMap<String, Obj>| -> Vec<Obj> {
-                    names.values().filter(|o| filter.matches(o.as_ref())).cloned().collect()
+                    names
+                        .values()
+                        .filter(|o| filter.matches(o.as_ref()))
+                        .cloned()
+                        .collect()
                 };
                 match &filter.namespace {
                     Some(ns) => t.objects.get(ns).map(pick).unwrap_or_default(),
@@ -328,9 +431,13 @@ impl Store for MemoryStore {
         drop(st);
         items.sort_by(|a, b| {
             let (x, y) = (a.meta(), b.meta());
-            (x.namespace.as_deref(), x.name.as_deref()).cmp(&(y.namespace.as_deref(), y.name.as_deref()))
+            (x.namespace.as_deref(), x.name.as_deref())
+                .cmp(&(y.namespace.as_deref(), y.name.as_deref()))
         });
-        Ok(ListResult { items, resource_version })
+        Ok(ListResult {
+            items,
+            resource_version,
+        })
     }
 
     async fn write(&self, writes: Vec<Write>) -> Result<Vec<Result<Obj, Error>>, Error> {

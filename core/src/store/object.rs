@@ -115,7 +115,10 @@ impl<K: Resource> AnyResource for K {
         other.as_any().downcast_ref::<K>() == Some(self)
     }
     fn dyn_spec_eq(&self, other: &dyn AnyResource) -> bool {
-        other.as_any().downcast_ref::<K>().is_some_and(|o| self.spec_eq(o))
+        other
+            .as_any()
+            .downcast_ref::<K>()
+            .is_some_and(|o| self.spec_eq(o))
     }
     fn has_status(&self) -> bool {
         K::HAS_STATUS
@@ -169,10 +172,19 @@ impl AnyResource for DynamicObject {
         other.as_any().downcast_ref::<DynamicObject>() == Some(self)
     }
     fn dyn_spec_eq(&self, other: &dyn AnyResource) -> bool {
-        other.as_any().downcast_ref::<DynamicObject>().is_some_and(|o| {
-            let spec = |d: &DynamicObject| d.fields.iter().filter(|(k, _)| *k != "status").map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
-            spec(self) == spec(o)
-        })
+        other
+            .as_any()
+            .downcast_ref::<DynamicObject>()
+            .is_some_and(|o| {
+                let spec = |d: &DynamicObject| {
+                    d.fields
+                        .iter()
+                        .filter(|(k, _)| *k != "status")
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect::<Vec<_>>()
+                };
+                spec(self) == spec(o)
+            })
     }
     fn has_status(&self) -> bool {
         true

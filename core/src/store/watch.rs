@@ -11,6 +11,9 @@ use tokio::sync::Notify;
 use super::{EventStream, Filter, Obj, StoreEvent};
 use crate::error::Error;
 
+/// Gives a bookmark for an idle queue, reading the store version under its lock.
+pub(crate) type BookmarkFn = Arc<dyn Fn(&WatchQueue) -> Option<StoreEvent> + Send + Sync>;
+
 /// How long a bookmarking watch stays silent before it gets a bookmark.
 pub(crate) const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -30,7 +33,12 @@ struct QueueState {
 }
 
 /// What a filter makes of a change.
-pub(crate) fn transition(filter: &Filter, new: &Obj, old: Option<&Obj>, deleted: bool) -> Option<StoreEvent> {
+pub(crate) fn transition(
+    filter: &Filter,
+    new: &Obj,
+    old: Option<&Obj>,
+    deleted: bool,
+) -> Option<StoreEvent> {
     let now = filter.matches(new.as_ref());
     if deleted {
         return now.then(|| StoreEvent::Deleted(new.clone()));
@@ -47,7 +55,10 @@ impl WatchQueue {
     pub(crate) fn new(filter: Filter, start: u64, capacity: usize) -> WatchQueue {
         WatchQueue {
             filter,
-            state: Mutex::new(QueueState { last: start, ..QueueState::default() }),
+            state: Mutex::new(QueueState {
+                last: start,
+                ..QueueState::default()
+            }),
             notify: Notify::new(),
             capacity: capacity.max(1),
         }
@@ -94,7 +105,7 @@ impl WatchQueue {
 /// bookmarks; `None` disables them.
 pub(crate) fn stream(
     queue: Arc<WatchQueue>,
-    current: Option<Arc<dyn Fn(&WatchQueue) -> Option<StoreEvent> + Send + Sync>>,
+    current: Option<BookmarkFn>,
     oldest: Arc<dyn Fn() -> u64 + Send + Sync>,
 ) -> EventStream {
     futures::stream::unfold(Some(queue), move |queue| {
@@ -106,14 +117,22 @@ pub(crate) fn stream(
                 match queue.pop() {
                     Some(Ok(event)) => return Some((Ok(event), Some(queue))),
                     Some(Err(last)) => {
-                        return Some((Err(Error::Expired { requested: last, oldest: oldest() }), None));
+                        return Some((
+                            Err(Error::Expired {
+                                requested: last,
+                                oldest: oldest(),
+                            }),
+                            None,
+                        ));
                     }
                     None => {}
                 }
                 match &current {
                     None => queue.notify.notified().await,
                     Some(bookmark) => {
-                        if tokio::time::timeout(BOOKMARK_INTERVAL, queue.notify.notified()).await.is_err()
+                        if tokio::time::timeout(BOOKMARK_INTERVAL, queue.notify.notified())
+                            .await
+                            .is_err()
                             && let Some(event) = bookmark(&queue)
                         {
                             return Some((Ok(event), Some(queue)));

@@ -56,16 +56,16 @@ pub struct Container {
     pub volume_devices: Vec<VolumeDevice>,
     /// Restarts the container when it fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub liveness_probe: Option<Probe>,
+    pub liveness_probe: Option<Box<Probe>>,
     /// Removes the pod from Service endpoints when it fails.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub readiness_probe: Option<Probe>,
+    pub readiness_probe: Option<Box<Probe>>,
     /// Holds off the other probes until it succeeds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub startup_probe: Option<Probe>,
+    pub startup_probe: Option<Box<Probe>>,
     /// Hooks run after start and before stop.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifecycle: Option<Lifecycle>,
+    pub lifecycle: Option<Box<Lifecycle>>,
     /// Where the container writes its termination message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub termination_message_path: Option<String>,
@@ -77,7 +77,7 @@ pub struct Container {
     pub image_pull_policy: Option<String>,
     /// Security options of the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security_context: Option<SecurityContext>,
+    pub security_context: Option<Box<SecurityContext>>,
     /// Whether the container has a stdin buffer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdin: Option<bool>,

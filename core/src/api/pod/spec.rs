@@ -67,7 +67,7 @@ pub struct PodSpec {
     pub share_process_namespace: Option<bool>,
     /// Pod-level security options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security_context: Option<PodSecurityContext>,
+    pub security_context: Option<Box<PodSecurityContext>>,
     /// Secrets used to pull images.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub image_pull_secrets: Vec<LocalObjectReference>,
@@ -79,7 +79,7 @@ pub struct PodSpec {
     pub subdomain: Option<String>,
     /// Node and pod affinity rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub affinity: Option<Affinity>,
+    pub affinity: Option<Box<Affinity>>,
     /// The scheduler that places the pod (default `default-scheduler`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheduler_name: Option<String>,
@@ -97,7 +97,7 @@ pub struct PodSpec {
     pub priority: Option<i32>,
     /// DNS options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dns_config: Option<PodDnsConfig>,
+    pub dns_config: Option<Box<PodDnsConfig>>,
     /// Extra conditions that must be true for readiness.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub readiness_gates: Vec<PodReadinessGate>,

@@ -8,7 +8,11 @@
 //! ≤ 5× the floor, < 4 KiB per stored pod.
 
 #![allow(clippy::cast_precision_loss, reason = "figures for printing")]
-#![allow(clippy::semicolon_if_nothing_returned, clippy::type_complexity, reason = "benchmark closures")]
+#![allow(
+    clippy::semicolon_if_nothing_returned,
+    clippy::type_complexity,
+    reason = "benchmark closures"
+)]
 
 use std::collections::HashMap;
 use std::hint::black_box;

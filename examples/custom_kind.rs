@@ -124,5 +124,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         schema.len(),
         ObjectMeta::named("x").name
     );
-    Ok(())
+    in_a_cluster_store()
+}
+
+/// The same kind in the API store: applied from the manifest, defaulted, validated,
+/// watched — and a CRD-like dynamic kind checked against a JSON Schema beside it.
+fn in_a_cluster_store() -> Result<(), Box<dyn std::error::Error>> {
+    use futures::StreamExt;
+    use keel::core::client::{Api, Client, ListParams, WatchEvent};
+    use keel::core::manifest::KindInfo;
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let client = Client::in_memory();
+        client.register::<CronTab>();
+        let tabs: Api<CronTab> = Api::namespaced(&client, "crons");
+        let good: String = MANIFEST
+            .split("---")
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("---");
+        client.apply_yaml(&good).await?;
+        let mut changes = Box::pin(tabs.watch(&ListParams::default(), "").await?);
+        if let Some(Ok(WatchEvent::Added(tab))) = changes.next().await {
+            println!(
+                "stored {}/{} at resourceVersion {} (replicas defaulted to {})",
+                tab.meta().namespace_str().unwrap_or(""),
+                tab.meta().name_str(),
+                tab.meta().resource_version.as_deref().unwrap_or(""),
+                tab.spec.replicas.unwrap_or(0)
+            );
+        }
+        if let Err(e) = client.apply_yaml(MANIFEST).await {
+            println!("store rejected: {e}");
+        }
+        let info = KindInfo::untyped("stable.example.com/v1", "Backup", "backups", true);
+        let schema = serde_json::json!({"type": "object", "properties": {"spec": {"type": "object",
+            "required": ["target"], "properties": {"target": {"type": "string"}}}}});
+        client.register_dynamic(&info, Some(schema));
+        let backups = client.dynamic("backups", Some("default"))?;
+        let bad = serde_json::json!({"apiVersion": "stable.example.com/v1", "kind": "Backup",
+            "metadata": {"name": "b"}, "spec": {}});
+        if let Err(e) = backups.create(bad).await {
+            println!("dynamic kind rejected: {e}");
+        }
+        Ok(())
+    })
 }

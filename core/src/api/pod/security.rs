@@ -9,10 +9,10 @@ use serde::{Deserialize, Serialize};
 pub struct PodSecurityContext {
     /// SELinux context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub se_linux_options: Option<SeLinuxOptions>,
+    pub se_linux_options: Option<Box<SeLinuxOptions>>,
     /// Windows options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub windows_options: Option<WindowsSecurityContextOptions>,
+    pub windows_options: Option<Box<WindowsSecurityContextOptions>>,
     /// The UID processes run as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_as_user: Option<i64>,
@@ -39,10 +39,10 @@ pub struct PodSecurityContext {
     pub fs_group_change_policy: Option<String>,
     /// The seccomp profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seccomp_profile: Option<SeccompProfile>,
+    pub seccomp_profile: Option<Box<SeccompProfile>>,
     /// The AppArmor profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_armor_profile: Option<AppArmorProfile>,
+    pub app_armor_profile: Option<Box<AppArmorProfile>>,
     /// `Recursive` or `MountOption`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub se_linux_change_policy: Option<String>,
@@ -60,10 +60,10 @@ pub struct SecurityContext {
     pub privileged: Option<bool>,
     /// SELinux context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub se_linux_options: Option<SeLinuxOptions>,
+    pub se_linux_options: Option<Box<SeLinuxOptions>>,
     /// Windows options.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub windows_options: Option<WindowsSecurityContextOptions>,
+    pub windows_options: Option<Box<WindowsSecurityContextOptions>>,
     /// The UID the process runs as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_as_user: Option<i64>,
@@ -84,10 +84,10 @@ pub struct SecurityContext {
     pub proc_mount: Option<String>,
     /// The seccomp profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seccomp_profile: Option<SeccompProfile>,
+    pub seccomp_profile: Option<Box<SeccompProfile>>,
     /// The AppArmor profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub app_armor_profile: Option<AppArmorProfile>,
+    pub app_armor_profile: Option<Box<AppArmorProfile>>,
 }
 
 /// POSIX capabilities added and dropped.

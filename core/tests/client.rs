@@ -276,3 +276,24 @@ async fn slow_watchers_do_not_block_writers_or_other_watchers() {
     );
     assert!(slow.next().await.is_none());
 }
+
+#[tokio::test]
+async fn jobs_get_a_generated_selector() {
+    let client = Client::in_memory();
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/manifests/job.yaml"
+    ))
+    .unwrap();
+    client.apply_yaml(&yaml).await.unwrap();
+    let jobs: Api<keel_core::api::Job> = Api::namespaced(&client, "default");
+    let job = jobs.get("pi").await.unwrap();
+    let uid = job.metadata.uid.clone().unwrap();
+    let selector = job.spec.selector.as_ref().unwrap();
+    assert_eq!(
+        selector.match_labels["batch.kubernetes.io/controller-uid"],
+        uid
+    );
+    assert_eq!(job.spec.template.metadata.labels["job-name"], "pi");
+    assert!(selector.matches(&job.spec.template.metadata.labels));
+}

@@ -319,6 +319,9 @@ impl Server {
             obj.meta_mut().name = Some(self.generated_name(&prefix));
         }
         self.stamp_new(obj);
+        if let Some(job) = obj.downcast_mut::<crate::api::Job>() {
+            generate_job_selector(job);
+        }
         self.admit(entry, Operation::Create, obj, None)?;
         if entry.namespaced {
             let ns = ns_of(obj);
@@ -634,6 +637,31 @@ impl Server {
         }
         Ok(())
     }
+}
+
+/// Kubernetes' Job `generateSelector`: unless `manualSelector` is true, the selector is
+/// the Job's uid, and the pod template carries the uid and job-name labels.
+fn generate_job_selector(job: &mut crate::api::Job) {
+    if job.spec.manual_selector == Some(true) {
+        return;
+    }
+    let uid = job.metadata.uid.clone().unwrap_or_default();
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let labels = &mut job.spec.template.metadata.labels;
+    for (key, value) in [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("job-name", &name),
+    ] {
+        labels
+            .entry(key.to_owned())
+            .or_insert_with(|| value.clone());
+    }
+    job.spec.selector = Some(crate::labels::LabelSelector::from_match_labels([(
+        "batch.kubernetes.io/controller-uid",
+        uid.as_str(),
+    )]));
 }
 
 /// Whether the object's name was generated from `generateName` (and may be retried).

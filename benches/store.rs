@@ -103,7 +103,7 @@ fn filled_keel(rt: &tokio::runtime::Runtime) -> (Client, usize) {
     rt.block_on(async {
         for chunk in (0..PODS).collect::<Vec<_>>().chunks(10_000) {
             let pods: Vec<Pod> = chunk.iter().map(|i| pod(*i)).collect();
-            for r in api.create_many(&pods).await.expect("bulk") {
+            for r in api.create_all(pods).await.expect("bulk") {
                 r.expect("created");
             }
         }
@@ -263,7 +263,7 @@ fn bench_fanout(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             },
             |(api, mut watchers, pods)| {
                 rt.block_on(async {
-                    api.create_many(&pods).await.expect("bulk");
+                    api.create_all(pods).await.expect("bulk");
                     drain(&mut watchers, BATCH / NODES).await;
                 });
             },

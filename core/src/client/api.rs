@@ -166,11 +166,20 @@ impl<K: Resource> Api<K> {
     /// # Errors
     /// Only backend failures; per-object errors are in the results.
     pub async fn create_many(&self, objects: &[K]) -> Result<Vec<Result<Arc<K>, Error>>, Error> {
+        self.create_all(objects.to_vec()).await
+    }
+
+    /// [`Api::create_many`] taking the objects by value (no copies).
+    ///
+    /// # Errors
+    /// Only backend failures; per-object errors are in the results.
+    pub async fn create_all(&self, objects: Vec<K>) -> Result<Vec<Result<Arc<K>, Error>>, Error> {
         let mut boxed = Vec::with_capacity(objects.len());
         let mut early = Vec::new();
-        for (i, o) in objects.iter().enumerate() {
-            match self.placed(o) {
-                Ok(b) => boxed.push(b),
+        for (i, o) in objects.into_iter().enumerate() {
+            let mut b: Box<dyn AnyResource> = Box::new(o);
+            match Server::place(&self.entry, b.as_mut(), self.namespace.as_deref()) {
+                Ok(()) => boxed.push(b),
                 Err(e) => early.push((i, e)),
             }
         }

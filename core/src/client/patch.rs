@@ -44,7 +44,7 @@ fn merge(target: &mut Value, patch: &Value, strategic: bool) {
     if !target.is_object() {
         *target = Value::Object(Map::new());
     }
-    let t = target.as_object_mut().expect("made an object above");
+    let Value::Object(t) = target else { return };
     for (k, v) in p {
         if v.is_null() {
             t.remove(k);

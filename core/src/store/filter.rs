@@ -127,22 +127,23 @@ impl FieldSelector {
 }
 
 fn split_unescaped(s: &str, sep: char) -> Vec<String> {
-    let mut out = vec![String::new()];
+    let mut out = Vec::new();
+    let mut current = String::new();
     let mut escaped = false;
     for c in s.chars() {
-        let last = out.last_mut().expect("never empty");
         if escaped {
-            last.push('\\');
-            last.push(c);
+            current.push('\\');
+            current.push(c);
             escaped = false;
         } else if c == '\\' {
             escaped = true;
         } else if c == sep {
-            out.push(String::new());
+            out.push(std::mem::take(&mut current));
         } else {
-            last.push(c);
+            current.push(c);
         }
     }
+    out.push(current);
     out
 }
 

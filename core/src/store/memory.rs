@@ -183,7 +183,9 @@ impl State {
                 self.version += 1;
                 with_version(object.as_mut(), self.version);
                 let obj: Obj = Arc::from(object);
-                let table = self.kinds.get_mut(&key).expect("checked by current()");
+                let Some(table) = self.kinds.get_mut(&key) else {
+                    return Err(Error::Store(format!("{key}: kind table vanished")));
+                };
                 table
                     .objects
                     .entry(ns)
@@ -205,7 +207,9 @@ impl State {
                 let mut last = current.clone_boxed();
                 with_version(last.as_mut(), self.version);
                 let last: Obj = Arc::from(last);
-                let table = self.kinds.get_mut(&key).expect("checked by current()");
+                let Some(table) = self.kinds.get_mut(&key) else {
+                    return Err(Error::Store(format!("{key}: kind table vanished")));
+                };
                 if let Some(names) = table.objects.get_mut(&namespace) {
                     names.remove(&name);
                     if names.is_empty() {

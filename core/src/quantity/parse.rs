@@ -190,11 +190,7 @@ pub(super) fn parse(s: &str) -> Result<Quantity, ParseQuantityError> {
         return Err(fail(QuantityErrorKind::FormatWrong));
     }
     if s == "0" {
-        return Ok(Quantity {
-            nanos: 0,
-            format: Format::DecimalSI,
-            text: Some(Arc::from(s)),
-        });
+        return Ok(Quantity::from_nanos(0, Format::DecimalSI));
     }
     let p = split(s).map_err(fail)?;
     let (base, exponent, mut format) =
@@ -214,12 +210,13 @@ pub(super) fn parse(s: &str) -> Result<Quantity, ParseQuantityError> {
         }
     }
     let nanos = if p.positive { magnitude } else { -magnitude };
-    let text = canonical_as_written(&p, base, exponent, format).then(|| Arc::from(s));
-    Ok(Quantity {
-        nanos,
-        format,
-        text,
-    })
+    let mut quantity = Quantity::from_nanos(nanos, format);
+    if canonical_as_written(&p, base, exponent, format)
+        && super::format::canonical(nanos, format) != s
+    {
+        quantity.text = Some(Arc::new(s.to_owned()));
+    }
+    Ok(quantity)
 }
 
 /// Kubernetes' fast path keeps the input as the printed form when it is "already

@@ -192,6 +192,11 @@ fn arithmetic_is_exact_and_keeps_the_left_format() {
         "zero takes the other's format"
     );
     assert_eq!((q("1k") + q("24")).to_string(), "1024");
+    assert_eq!(
+        q("0").checked_add(&q("1Ki")).unwrap().to_string(),
+        "1Ki",
+        "a parsed zero also takes the other's format, as Kubernetes' Add does"
+    );
     let mut total = Quantity::zero();
     total += q("250m");
     total += &q("250m");
@@ -204,6 +209,23 @@ fn arithmetic_is_exact_and_keeps_the_left_format() {
     let huge = Quantity::from_nanos(i128::MAX, Format::DecimalSI);
     assert!(huge.checked_add(&q("1")).is_none());
     assert_eq!((huge.clone() + q("1")).nano_value(), i128::MAX, "saturates");
+}
+
+#[test]
+fn a_quantity_is_four_words_and_keeps_extreme_values() {
+    // Resource maps hold many quantities; the size is part of the memory budget.
+    assert_eq!(std::mem::size_of::<Quantity>(), 32);
+    for v in [
+        i128::MIN,
+        i128::MIN + 1,
+        -1,
+        0,
+        1,
+        i128::from(u64::MAX),
+        i128::MAX,
+    ] {
+        assert_eq!(Quantity::from_nanos(v, Format::DecimalSI).nano_value(), v);
+    }
 }
 
 #[test]

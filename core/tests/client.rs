@@ -297,3 +297,30 @@ async fn jobs_get_a_generated_selector() {
     assert_eq!(job.spec.template.metadata.labels["job-name"], "pi");
     assert!(selector.matches(&job.spec.template.metadata.labels));
 }
+
+#[tokio::test]
+async fn clones_of_a_client_share_one_value_per_type() {
+    #[derive(Default)]
+    struct Counter(std::sync::atomic::AtomicUsize);
+    let client = Client::in_memory();
+    let clone = client.clone();
+    client
+        .shared::<Counter>()
+        .0
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        clone.shared::<Counter>().0.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    let other = Client::in_memory();
+    assert_eq!(
+        other.shared::<Counter>().0.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "another client has its own"
+    );
+    let pods: Api<Pod> = Api::namespaced(&clone, "default");
+    assert!(std::sync::Arc::ptr_eq(
+        &pods.client().shared::<Counter>(),
+        &client.shared::<Counter>()
+    ));
+}

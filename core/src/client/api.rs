@@ -88,6 +88,12 @@ impl<K: Resource> Api<K> {
         self.namespace.as_deref()
     }
 
+    /// The client this handle uses.
+    #[must_use]
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     fn server(&self) -> &Server {
         self.client.server()
     }

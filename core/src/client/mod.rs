@@ -49,6 +49,15 @@ use crate::store::{MemoryStore, Store};
 #[derive(Clone)]
 pub struct Client {
     server: Arc<server::Server>,
+    shared: Arc<SharedValues>,
+}
+
+/// Values shared by every clone of one client, by type (see [`Client::shared`]).
+#[derive(Default)]
+struct SharedValues {
+    values: std::sync::Mutex<
+        std::collections::HashMap<std::any::TypeId, Arc<dyn std::any::Any + Send + Sync>>,
+    >,
 }
 
 impl std::fmt::Debug for Client {
@@ -93,6 +102,27 @@ impl Client {
     #[must_use]
     pub fn clock(&self) -> &Clock {
         &self.server.clock
+    }
+
+    /// The one value of type `T` shared by every clone of this client, made with
+    /// `T::default()` on first use. Frameworks keep their per-client singletons here —
+    /// the shared informer factory of `keel-controllers`, so that every controller on
+    /// one client shares one cache per kind — without any global state.
+    #[must_use]
+    pub fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut values = self
+            .shared
+            .values
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let value = values
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()))
+            .clone();
+        drop(values);
+        value
+            .downcast::<T>()
+            .unwrap_or_else(|_| unreachable!("values are stored under their own TypeId"))
     }
 
     /// Registers a typed kind (typed kinds also register themselves on first use).
@@ -178,6 +208,7 @@ impl ClientBuilder {
             server: Arc::new(server::Server::new(
                 self.store, self.kinds, self.chain, self.clock, self.seed,
             )),
+            shared: Arc::default(),
         }
     }
 }

@@ -337,3 +337,7 @@ impl<T: QueueKey> WorkQueue<T> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "queue_tests.rs"]
+mod tests;

@@ -3,5 +3,5 @@
 //!
 //! This facade re-exports the workspace crates under short names; see `ARCHITECTURE.md`.
 
-pub use keel_core as core;
 pub use keel_controllers as controllers;
+pub use keel_core as core;

@@ -41,7 +41,9 @@ fn pod(name: &str, node: Option<&str>, owner_uid: Option<&str>) -> Pod {
 }
 
 fn names<K: keel_core::Resource>(objs: &[Arc<K>]) -> Vec<String> {
-    objs.iter().map(|o| o.meta().name.clone().unwrap()).collect()
+    objs.iter()
+        .map(|o| o.meta().name.clone().unwrap())
+        .collect()
 }
 
 /// Waits until the next change arrives (the reflector runs on the same runtime).
@@ -61,7 +63,10 @@ async fn the_cache_lists_then_follows_the_store() {
 
     let mut changes = cache.subscribe();
     let first = next(&mut changes).await;
-    assert!(first.old.is_none(), "a new subscriber is told about what is cached");
+    assert!(
+        first.old.is_none(),
+        "a new subscriber is told about what is cached"
+    );
     assert_eq!(first.new.unwrap().metadata.name.as_deref(), Some("a"));
 
     api.create(&cm("default", "b", "db")).await.unwrap();
@@ -79,7 +84,10 @@ async fn the_cache_lists_then_follows_the_store() {
     assert_eq!(deleted.old.unwrap().metadata.name.as_deref(), Some("b"));
     assert_eq!(names(&cache.list()), ["a"]);
     assert_eq!(
-        cache.get(&ObjectRef::new("a").within("default")).unwrap().data["k"],
+        cache
+            .get(&ObjectRef::new("a").within("default"))
+            .unwrap()
+            .data["k"],
         "v"
     );
 }
@@ -134,7 +142,11 @@ async fn queries_by_namespace_selector_and_indexers() {
     moved.metadata.labels.insert("app".into(), "web".into());
     in_default.replace("b", &moved).await.unwrap();
     next(&mut rx).await;
-    assert_eq!(names(&cache.by_index("app", "web")), ["a", "b", "c"], "re-indexed");
+    assert_eq!(
+        names(&cache.by_index("app", "web")),
+        ["a", "b", "c"],
+        "re-indexed"
+    );
     assert!(cache.by_index("app", "db").is_empty());
     assert!(cache.by_index("no-such-index", "x").is_empty());
 }
@@ -143,14 +155,25 @@ async fn queries_by_namespace_selector_and_indexers() {
 async fn built_in_indexes_by_owner_and_node() {
     let client = Client::in_memory();
     let pods: Api<Pod> = Api::namespaced(&client, "default");
-    pods.create(&pod("p1", Some("n1"), Some("uid-1"))).await.unwrap();
-    pods.create(&pod("p2", Some("n2"), Some("uid-1"))).await.unwrap();
+    pods.create(&pod("p1", Some("n1"), Some("uid-1")))
+        .await
+        .unwrap();
+    pods.create(&pod("p2", Some("n2"), Some("uid-1")))
+        .await
+        .unwrap();
     pods.create(&pod("p3", None, None)).await.unwrap();
     let cache: Cache<Pod> = Informers::of(&client).cache();
     cache.wait_until_ready().await;
-    assert_eq!(names(&cache.by_index(BY_CONTROLLER_UID, "uid-1")), ["p1", "p2"]);
+    assert_eq!(
+        names(&cache.by_index(BY_CONTROLLER_UID, "uid-1")),
+        ["p1", "p2"]
+    );
     assert_eq!(names(&cache.by_index(BY_NODE_NAME, "n2")), ["p2"]);
-    assert_eq!(cache.index_values(BY_NODE_NAME), ["n1", "n2"], "unscheduled pods are not indexed");
+    assert_eq!(
+        cache.index_values(BY_NODE_NAME),
+        ["n1", "n2"],
+        "unscheduled pods are not indexed"
+    );
     let rs: Cache<ReplicaSet> = Informers::of(&client).cache();
     rs.wait_until_ready().await;
     assert!(rs.is_empty());
@@ -170,9 +193,13 @@ async fn an_expired_watch_re_lists_and_reports_what_it_missed() {
     let mut rx = cache.subscribe();
     next(&mut rx).await;
     // The reflector does not run while this task writes: its watch overflows.
-    api.delete("doomed", &DeleteParams::default()).await.unwrap();
+    api.delete("doomed", &DeleteParams::default())
+        .await
+        .unwrap();
     for i in 0..20 {
-        api.create(&cm("default", &format!("n{i}"), "x")).await.unwrap();
+        api.create(&cm("default", &format!("n{i}"), "x"))
+            .await
+            .unwrap();
     }
     let mut deleted = Vec::new();
     let mut added = 0;
@@ -184,7 +211,15 @@ async fn an_expired_watch_re_lists_and_reports_what_it_missed() {
             _ => {}
         }
     }
-    assert_eq!(deleted, ["doomed"], "the deletion missed by the watch is reported");
+    assert_eq!(
+        deleted,
+        ["doomed"],
+        "the deletion missed by the watch is reported"
+    );
     assert_eq!(cache.len(), 20);
-    assert!(cache.get(&ObjectRef::new("doomed").within("default")).is_none());
+    assert!(
+        cache
+            .get(&ObjectRef::new("doomed").within("default"))
+            .is_none()
+    );
 }

@@ -47,7 +47,10 @@ async fn an_event_names_its_object_and_repeats_bump_the_count() {
     );
     let first = synced.first_timestamp.clone().unwrap();
     let last = synced.last_timestamp.clone().unwrap();
-    assert_eq!(last.duration_since(&first), std::time::Duration::from_secs(3));
+    assert_eq!(
+        last.duration_since(&first),
+        std::time::Duration::from_secs(3)
+    );
     assert!(synced.metadata.name.as_deref().unwrap().starts_with("web."));
 }
 

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use keel_controllers::runtime::finalizer::{Event, FinalizerError, finalizer};
 use keel_controllers::runtime::Action;
+use keel_controllers::runtime::finalizer::{Event, FinalizerError, finalizer};
 use keel_core::api::ConfigMap;
 use keel_core::client::{Api, Client, DeleteParams, Deleted};
 use keel_core::meta::ObjectMeta;
@@ -14,14 +14,24 @@ const NAME: &str = "example.com/cleanup";
 #[error("cleanup refused")]
 struct Refused;
 
-async fn step(api: &Api<ConfigMap>, obj: Arc<ConfigMap>, fail: bool) -> Result<(Action, &'static str), FinalizerError<Refused>> {
+async fn step(
+    api: &Api<ConfigMap>,
+    obj: Arc<ConfigMap>,
+    fail: bool,
+) -> Result<(Action, &'static str), FinalizerError<Refused>> {
     let mut what = "nothing";
     let action = finalizer(api, NAME, obj, |event| {
         what = match event {
             Event::Apply(_) => "apply",
             Event::Cleanup(_) => "cleanup",
         };
-        async move { if fail { Err(Refused) } else { Ok(Action::await_change()) } }
+        async move {
+            if fail {
+                Err(Refused)
+            } else {
+                Ok(Action::await_change())
+            }
+        }
     })
     .await?;
     Ok((action, what))
@@ -58,7 +68,10 @@ async fn the_finalizer_guards_cleanup() {
     assert!(api.get_opt("c").await.unwrap().is_some(), "still there");
     let (_, what) = step(&all, obj, false).await.unwrap();
     assert_eq!(what, "cleanup");
-    assert!(api.get_opt("c").await.unwrap().is_none(), "gone once released");
+    assert!(
+        api.get_opt("c").await.unwrap().is_none(),
+        "gone once released"
+    );
 }
 
 #[tokio::test(start_paused = true)]

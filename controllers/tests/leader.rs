@@ -76,7 +76,10 @@ async fn a_crashed_leader_is_replaced_after_the_lease_duration() {
         .unwrap();
     assert_eq!(lease.spec.holder_identity.as_deref(), Some("b"));
     assert_eq!(lease.spec.lease_transitions, Some(1));
-    assert!(!a.try_acquire_or_renew().await.unwrap(), "a sees b's fresh lease");
+    assert!(
+        !a.try_acquire_or_renew().await.unwrap(),
+        "a sees b's fresh lease"
+    );
     b.stop().await;
 }
 

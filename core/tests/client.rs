@@ -309,12 +309,18 @@ async fn clones_of_a_client_share_one_value_per_type() {
         .0
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(
-        clone.shared::<Counter>().0.load(std::sync::atomic::Ordering::SeqCst),
+        clone
+            .shared::<Counter>()
+            .0
+            .load(std::sync::atomic::Ordering::SeqCst),
         1
     );
     let other = Client::in_memory();
     assert_eq!(
-        other.shared::<Counter>().0.load(std::sync::atomic::Ordering::SeqCst),
+        other
+            .shared::<Counter>()
+            .0
+            .load(std::sync::atomic::Ordering::SeqCst),
         0,
         "another client has its own"
     );

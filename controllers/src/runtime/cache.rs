@@ -168,7 +168,12 @@ impl<K: Resource> Cache<K> {
             }),
         };
         cache.add_indexer(BY_NAMESPACE, |o: &K| {
-            o.meta().namespace.iter().filter(|n| !n.is_empty()).cloned().collect()
+            o.meta()
+                .namespace
+                .iter()
+                .filter(|n| !n.is_empty())
+                .cloned()
+                .collect()
         });
         cache.add_indexer(BY_CONTROLLER_UID, |o: &K| {
             o.meta()

@@ -247,7 +247,10 @@ impl<K: Resource> Controller<K> {
     /// Stops the controller when `signal` completes: no new reconciles start, running
     /// ones finish, then [`run`](Self::run) returns.
     #[must_use]
-    pub fn graceful_shutdown_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+    pub fn graceful_shutdown_on(
+        mut self,
+        signal: impl Future<Output = ()> + Send + 'static,
+    ) -> Self {
         self.shutdown = Some(signal.boxed());
         self
     }

@@ -56,7 +56,12 @@ pub fn reference<K: Resource>(obj: &K) -> ObjectReference {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct SimilarKey {
-    object: (Option<String>, Option<String>, Option<String>, Option<String>),
+    object: (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
     type_: EventType,
     reason: String,
 }
@@ -114,16 +119,27 @@ impl Recorder {
         reason: &str,
         message: &str,
     ) -> Result<(), Error> {
-        self.publish_for(reference(obj), type_, reason, message).await
+        self.publish_for(reference(obj), type_, reason, message)
+            .await
     }
 
     /// Records an informational event about `obj`.
-    pub async fn normal<K: Resource>(&self, obj: &K, reason: &str, message: &str) -> Result<(), Error> {
+    pub async fn normal<K: Resource>(
+        &self,
+        obj: &K,
+        reason: &str,
+        message: &str,
+    ) -> Result<(), Error> {
         self.publish(obj, EventType::Normal, reason, message).await
     }
 
     /// Records a warning about `obj`.
-    pub async fn warning<K: Resource>(&self, obj: &K, reason: &str, message: &str) -> Result<(), Error> {
+    pub async fn warning<K: Resource>(
+        &self,
+        obj: &K,
+        reason: &str,
+        message: &str,
+    ) -> Result<(), Error> {
         self.publish(obj, EventType::Warning, reason, message).await
     }
 
@@ -149,10 +165,13 @@ impl Recorder {
         // Correlate: which event this is, and whether it was written before.
         let (key, message, previous) = {
             let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            let entry = st.similar.entry(similar.clone()).or_insert_with(|| Similar {
-                messages: BTreeSet::new(),
-                last: Instant::now(),
-            });
+            let entry = st
+                .similar
+                .entry(similar.clone())
+                .or_insert_with(|| Similar {
+                    messages: BTreeSet::new(),
+                    last: Instant::now(),
+                });
             if entry.last.elapsed() > AGGREGATE_INTERVAL {
                 entry.messages.clear();
             }
@@ -163,10 +182,14 @@ impl Recorder {
             } else {
                 ((similar, None), format!("{COMBINED_PREFIX}{message}"))
             };
-            let previous = st
-                .written
-                .get(&key)
-                .map(|w| (w.namespace.clone(), w.name.clone(), w.count, w.first.clone()));
+            let previous = st.written.get(&key).map(|w| {
+                (
+                    w.namespace.clone(),
+                    w.name.clone(),
+                    w.count,
+                    w.first.clone(),
+                )
+            });
             (key, message, previous)
         };
         if let Some((namespace, name, count, first)) = previous {
@@ -221,7 +244,14 @@ impl Recorder {
         }
     }
 
-    fn remember(&self, key: (SimilarKey, Option<String>), namespace: String, name: String, count: i32, first: Time) {
+    fn remember(
+        &self,
+        key: (SimilarKey, Option<String>),
+        namespace: String,
+        name: String,
+        count: i32,
+        first: Time,
+    ) {
         self.state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -113,7 +113,10 @@ impl LeaderElector {
                 .lease_duration_seconds
                 .and_then(|s| u64::try_from(s).ok())
                 .map_or(self.config.lease_duration, Duration::from_secs);
-            let seen = self.observed.as_ref().map_or_else(Instant::now, |(_, at)| *at);
+            let seen = self
+                .observed
+                .as_ref()
+                .map_or_else(Instant::now, |(_, at)| *at);
             if seen + duration > Instant::now() {
                 return Ok(false);
             }

@@ -89,8 +89,16 @@ impl Metrics {
             "Time per reconcile",
             m.reconcile_time.clone(),
         );
-        registry.register("workqueue_depth", "Current depth of a work queue", m.depth.clone());
-        registry.register("workqueue_adds", "Adds handled by a work queue", m.adds.clone());
+        registry.register(
+            "workqueue_depth",
+            "Current depth of a work queue",
+            m.depth.clone(),
+        );
+        registry.register(
+            "workqueue_adds",
+            "Adds handled by a work queue",
+            m.adds.clone(),
+        );
         registry.register(
             "workqueue_retries",
             "Rate-limited re-queues handled by a work queue",

@@ -64,7 +64,10 @@ mod tests {
         assert!(labels(Some(&cm(1, "a")), &cm(1, "b")));
         assert!(!labels(Some(&cm(1, "a")), &cm(2, "a")));
         let mut annotated = cm(1, "a");
-        annotated.metadata.annotations.insert("k".into(), "v".into());
+        annotated
+            .metadata
+            .annotations
+            .insert("k".into(), "v".into());
         assert!(annotations(Some(&cm(1, "a")), &annotated));
         assert!(!annotations(Some(&cm(1, "a")), &cm(1, "b")));
         assert!(resource_version(None, &cm(1, "a")));

@@ -104,7 +104,9 @@ impl<T: QueueKey> State<T> {
         }
         if let Some(m) = metrics {
             m.adds.inc();
-            self.added_at.entry(item.clone()).or_insert_with(Instant::now);
+            self.added_at
+                .entry(item.clone())
+                .or_insert_with(Instant::now);
         }
         if self.processing.contains(&item) {
             self.dirty.insert(item);

@@ -36,10 +36,18 @@ async fn a_key_is_never_held_by_two_workers_and_comes_back_if_it_changed() {
     let held = q.get().await.unwrap();
     q.add("a");
     q.add("a");
-    assert_eq!(ready(&q), None, "a second worker does not get `a` while it is held");
+    assert_eq!(
+        ready(&q),
+        None,
+        "a second worker does not get `a` while it is held"
+    );
     assert_eq!(q.processing(), 1);
     q.done(&held);
-    assert_eq!(ready(&q), Some("a"), "added while held: handed out again, once");
+    assert_eq!(
+        ready(&q),
+        Some("a"),
+        "added while held: handed out again, once"
+    );
     q.done(&"a");
     assert_eq!(ready(&q), None);
 }
@@ -68,7 +76,11 @@ async fn delayed_keys_wait_and_the_earliest_delay_wins() {
     assert_eq!(q.get().await, Some("a"));
     assert_eq!(start.elapsed(), Duration::from_secs(3));
     q.done(&"a");
-    assert_eq!(ready(&q), None, "the later delays were merged into the earliest");
+    assert_eq!(
+        ready(&q),
+        None,
+        "the later delays were merged into the earliest"
+    );
     tokio::time::advance(Duration::from_secs(30)).await;
     assert_eq!(ready(&q), None);
 }
@@ -107,7 +119,11 @@ async fn rate_limited_requeues_back_off_exponentially_and_reset_on_forget() {
     q.add_rate_limited("a");
     let start = Instant::now();
     q.get().await;
-    assert_eq!(start.elapsed(), Duration::from_millis(5), "back to the base delay");
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_millis(5),
+        "back to the base delay"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -153,7 +169,11 @@ async fn shutdown_hands_out_what_is_queued_then_ends() {
     q.done(&"b");
     q.done(&held);
     drained.await.unwrap();
-    assert_eq!(q.get().await, None, "shut down and empty; delayed keys dropped");
+    assert_eq!(
+        q.get().await,
+        None,
+        "shut down and empty; delayed keys dropped"
+    );
     assert!(q.is_shutting_down());
 }
 
@@ -178,7 +198,10 @@ async fn metrics_count_adds_depth_and_retries() {
     let mut registry = prometheus_client::registry::Registry::default();
     let metrics = crate::runtime::Metrics::register(&mut registry);
     let q: WorkQueue<&str> = WorkQueue::build(
-        Box::new(ExponentialBackoff::new(Duration::from_millis(5), Duration::from_secs(1))),
+        Box::new(ExponentialBackoff::new(
+            Duration::from_millis(5),
+            Duration::from_secs(1),
+        )),
         Some(metrics.queue("test")),
     );
     q.add("a");
@@ -190,9 +213,18 @@ async fn metrics_count_adds_depth_and_retries() {
     let mut text = String::new();
     prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
     assert!(text.contains("workqueue_depth{name=\"test\"} 1"), "{text}");
-    assert!(text.contains("workqueue_adds_total{name=\"test\"} 2"), "{text}");
-    assert!(text.contains("workqueue_retries_total{name=\"test\"} 1"), "{text}");
-    assert!(text.contains("workqueue_work_duration_seconds_count{name=\"test\"} 1"), "{text}");
+    assert!(
+        text.contains("workqueue_adds_total{name=\"test\"} 2"),
+        "{text}"
+    );
+    assert!(
+        text.contains("workqueue_retries_total{name=\"test\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("workqueue_work_duration_seconds_count{name=\"test\"} 1"),
+        "{text}"
+    );
 }
 
 mod props {

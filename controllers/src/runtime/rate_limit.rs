@@ -46,7 +46,9 @@ impl<T: Hash + Eq + Clone + Send + Sync> RateLimiter<T> for ExponentialBackoff<T
         *n = n.saturating_add(1);
         drop(failures);
         let factor = 2_u32.checked_pow(exp).unwrap_or(u32::MAX);
-        self.base.checked_mul(factor).map_or(self.max, |d| d.min(self.max))
+        self.base
+            .checked_mul(factor)
+            .map_or(self.max, |d| d.min(self.max))
     }
 
     fn forget(&self, item: &T) {
@@ -173,7 +175,10 @@ pub const DEFAULT_BUCKET: (f64, u32) = (10.0, 100);
 /// ([`DEFAULT_BACKOFF`]) and the overall bucket ([`DEFAULT_BUCKET`]).
 pub fn default_rate_limiter<T: Hash + Eq + Clone + Send + Sync + 'static>() -> MaxOf<T> {
     MaxOf::new(vec![
-        Box::new(ExponentialBackoff::new(DEFAULT_BACKOFF.0, DEFAULT_BACKOFF.1)),
+        Box::new(ExponentialBackoff::new(
+            DEFAULT_BACKOFF.0,
+            DEFAULT_BACKOFF.1,
+        )),
         Box::new(TokenBucket::new(DEFAULT_BUCKET.0, DEFAULT_BUCKET.1)),
     ])
 }

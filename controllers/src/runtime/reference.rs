@@ -62,7 +62,10 @@ mod tests {
             ..Pod::default()
         };
         assert_eq!(ObjectRef::from_obj(&pod).to_string(), "prod/web-1");
-        assert_eq!(ObjectRef::from_obj(&pod), ObjectRef::new("web-1").within("prod"));
+        assert_eq!(
+            ObjectRef::from_obj(&pod),
+            ObjectRef::new("web-1").within("prod")
+        );
         let ns = Namespace {
             metadata: ObjectMeta::named("prod"),
             ..Namespace::default()

@@ -463,3 +463,32 @@ async fn graceful_shutdown_lets_running_reconciles_finish() {
         "the running reconcile finished before run returned"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_namespaced_controller_leaves_other_namespaces_alone() {
+    let client = Client::in_memory();
+    let all: Api<ConfigMap> = Api::all(&client);
+    let mut elsewhere = cm("elsewhere");
+    elsewhere.metadata.namespace = Some("kube-system".into());
+    let elsewhere = all.create(&elsewhere).await.unwrap();
+    all.create(&cm("here")).await.unwrap();
+    let log = Log::new();
+    tokio::spawn(
+        Controller::new(Api::namespaced(&client, "default"), Config::default())
+            .owns::<Secret>()
+            .run(counting, never_fails, log.clone()),
+    );
+    log.wait_for("here", 1).await;
+    let mut child = owned_secret("child", &elsewhere);
+    child.metadata.namespace = Some("kube-system".into());
+    Api::<Secret>::namespaced(&client, "kube-system")
+        .create(&child)
+        .await
+        .unwrap();
+    let here: Api<ConfigMap> = Api::namespaced(&client, "default");
+    let mut touched = (*here.get("here").await.unwrap()).clone();
+    touched.data.insert("k".into(), "v".into());
+    here.replace("here", &touched).await.unwrap();
+    log.wait_for("here", 2).await;
+    assert_eq!(log.count("elsewhere"), 0);
+}

@@ -324,6 +324,7 @@ impl<K: Resource> Controller<K> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let worker = Arc::new(Worker {
             name: self.name.clone(),
+            namespace: self.api.namespace().map(str::to_owned),
             cache: self.informers.cache::<K>(),
             queue: self.queue.clone(),
             metrics: self.metrics.clone(),
@@ -348,6 +349,8 @@ impl<K: Resource> Controller<K> {
 
 struct Worker<K, Ctx, E, R, P> {
     name: String,
+    /// The namespace the controller's `Api` is scoped to: keys elsewhere are not ours.
+    namespace: Option<String>,
     cache: Cache<K>,
     queue: WorkQueue<ObjectRef>,
     metrics: Option<Metrics>,
@@ -394,6 +397,9 @@ where
     }
 
     async fn process(&self, key: &ObjectRef) {
+        if self.namespace.is_some() && key.namespace != self.namespace {
+            return;
+        }
         let Some(obj) = self.cache.get(key) else {
             // Deleted meanwhile: nothing to reconcile.
             self.queue.forget(key);

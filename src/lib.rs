@@ -5,3 +5,4 @@
 
 pub use keel_controllers as controllers;
 pub use keel_core as core;
+pub use keel_scheduler as scheduler;

@@ -1,0 +1,127 @@
+//! [`CycleState`]: data plugins pass between extension points within one cycle, keyed
+//! by type (each plugin defines its own state type). Cloneable, so preemption can try
+//! removing pods on a copy.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+
+/// A value kept in a [`CycleState`]: any `Clone + Send + Sync` type.
+pub trait StateData: Any + Send + Sync {
+    /// A boxed copy.
+    fn clone_data(&self) -> Box<dyn StateData>;
+    /// As `Any`, for downcasting.
+    fn as_any(&self) -> &dyn Any;
+    /// As `Any`, mutably.
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<T: Any + Clone + Send + Sync> StateData for T {
+    fn clone_data(&self) -> Box<dyn StateData> {
+        Box::new(self.clone())
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+/// Per-cycle plugin data, one value per type.
+#[derive(Default)]
+pub struct CycleState {
+    values: HashMap<TypeId, Box<dyn StateData>>,
+    skip_filter: Vec<&'static str>,
+    skip_score: Vec<&'static str>,
+}
+
+impl Clone for CycleState {
+    fn clone(&self) -> Self {
+        CycleState {
+            values: self
+                .values
+                .iter()
+                .map(|(k, v)| (*k, (**v).clone_data()))
+                .collect(),
+            skip_filter: self.skip_filter.clone(),
+            skip_score: self.skip_score.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for CycleState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CycleState")
+            .field("values", &self.values.len())
+            .field("skip_filter", &self.skip_filter)
+            .field("skip_score", &self.skip_score)
+            .finish()
+    }
+}
+
+impl CycleState {
+    /// An empty state.
+    pub fn new() -> CycleState {
+        CycleState::default()
+    }
+
+    /// Stores `value` (replacing one of the same type).
+    pub fn write<T: Any + Clone + Send + Sync>(&mut self, value: T) {
+        self.values.insert(TypeId::of::<T>(), Box::new(value));
+    }
+
+    /// The stored value of type `T`.
+    pub fn read<T: Any + Clone + Send + Sync>(&self) -> Option<&T> {
+        let value: &dyn StateData = &**self.values.get(&TypeId::of::<T>())?;
+        value.as_any().downcast_ref()
+    }
+
+    /// The stored value of type `T`, mutably (e.g. to add a pod during preemption).
+    pub fn read_mut<T: Any + Clone + Send + Sync>(&mut self) -> Option<&mut T> {
+        let value: &mut dyn StateData = &mut **self.values.get_mut(&TypeId::of::<T>())?;
+        value.as_any_mut().downcast_mut()
+    }
+
+    /// Marks `plugin`'s Filter as skipped for this cycle (its PreFilter returned Skip).
+    pub fn skip_filter(&mut self, plugin: &'static str) {
+        self.skip_filter.push(plugin);
+    }
+
+    /// Whether `plugin`'s Filter is skipped for this cycle.
+    pub fn skips_filter(&self, plugin: &str) -> bool {
+        self.skip_filter.contains(&plugin)
+    }
+
+    /// Marks `plugin`'s Score as skipped for this cycle (its PreScore returned Skip).
+    pub fn skip_score(&mut self, plugin: &'static str) {
+        self.skip_score.push(plugin);
+    }
+
+    /// Whether `plugin`'s Score is skipped for this cycle.
+    pub fn skips_score(&self, plugin: &str) -> bool {
+        self.skip_score.contains(&plugin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq)]
+    struct Counts(Vec<u32>);
+
+    #[test]
+    fn values_are_typed_and_clones_are_independent() {
+        let mut s = CycleState::new();
+        s.write(Counts(vec![1]));
+        s.write(7_u64);
+        let mut copy = s.clone();
+        copy.read_mut::<Counts>().unwrap().0.push(2);
+        assert_eq!(s.read::<Counts>(), Some(&Counts(vec![1])));
+        assert_eq!(copy.read::<Counts>(), Some(&Counts(vec![1, 2])));
+        assert_eq!(s.read::<u64>(), Some(&7));
+        assert_eq!(s.read::<String>(), None);
+        s.skip_filter("NodePorts");
+        assert!(s.skips_filter("NodePorts") && !s.skips_filter("NodeName"));
+    }
+}

@@ -1,0 +1,141 @@
+//! [`NodeInfo`]: a node with the pods on it and what they use — requested resources,
+//! host ports, images — kept up to date as pods come and go.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use keel_core::api::Node;
+
+use super::pod_info::{HostPort, PodInfo, Resources};
+
+/// An image on a node: its size and on how many nodes of the cluster it is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImageState {
+    /// Size in bytes.
+    pub size: i64,
+    /// How many nodes have it.
+    pub num_nodes: usize,
+}
+
+/// A node and the pods on it (bound or assumed).
+#[derive(Clone, Debug)]
+pub struct NodeInfo {
+    node: Arc<Node>,
+    /// Every pod on the node.
+    pub pods: Vec<Arc<PodInfo>>,
+    /// The pods with any pod (anti-)affinity term.
+    pub pods_with_affinity: Vec<Arc<PodInfo>>,
+    /// The pods with a required anti-affinity term.
+    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
+    /// The sum of the pods' requests.
+    pub requested: Resources,
+    /// The sum of the pods' requests for scoring (see [`PodInfo::non_zero_cpu`]).
+    pub non_zero_cpu: i64,
+    /// See `non_zero_cpu`.
+    pub non_zero_memory: i64,
+    /// What the node offers (`status.allocatable`).
+    pub allocatable: Resources,
+    /// Host ports in use.
+    pub used_ports: Vec<HostPort>,
+    /// Images on the node (every name of each), with cluster-wide spread filled in by
+    /// the snapshot.
+    pub images: HashMap<String, ImageState>,
+    /// Bumped on every change.
+    pub generation: u64,
+}
+
+impl NodeInfo {
+    /// A node without pods.
+    pub fn new(node: Arc<Node>) -> NodeInfo {
+        let mut info = NodeInfo {
+            allocatable: Resources::default(),
+            node: node.clone(),
+            pods: Vec::new(),
+            pods_with_affinity: Vec::new(),
+            pods_with_required_anti_affinity: Vec::new(),
+            requested: Resources::default(),
+            non_zero_cpu: 0,
+            non_zero_memory: 0,
+            used_ports: Vec::new(),
+            images: HashMap::new(),
+            generation: 0,
+        };
+        info.set_node(node);
+        info
+    }
+
+    /// The node.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// The node, shared.
+    pub fn node_arc(&self) -> &Arc<Node> {
+        &self.node
+    }
+
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        self.node.metadata.name.as_deref().unwrap_or("")
+    }
+
+    /// Replaces the node object (its pods stay).
+    pub fn set_node(&mut self, node: Arc<Node>) {
+        let status = node.status.as_ref();
+        self.allocatable = status
+            .map(|s| Resources::from_list(&s.allocatable))
+            .unwrap_or_default();
+        self.images.clear();
+        for image in status.map(|s| s.images.as_slice()).unwrap_or_default() {
+            for name in &image.names {
+                self.images.insert(
+                    name.clone(),
+                    ImageState {
+                        size: image.size_bytes.unwrap_or(0),
+                        num_nodes: 1,
+                    },
+                );
+            }
+        }
+        self.node = node;
+        self.generation += 1;
+    }
+
+    /// Adds a pod (bound here, or assumed while its binding is in flight).
+    pub fn add_pod(&mut self, pod: Arc<PodInfo>) {
+        self.requested.add(&pod.requests);
+        self.non_zero_cpu += pod.non_zero_cpu;
+        self.non_zero_memory += pod.non_zero_memory;
+        self.used_ports.extend(pod.host_ports.iter().cloned());
+        if pod.has_affinity() {
+            self.pods_with_affinity.push(pod.clone());
+        }
+        if !pod.required_anti_affinity.is_empty() {
+            self.pods_with_required_anti_affinity.push(pod.clone());
+        }
+        self.pods.push(pod);
+        self.generation += 1;
+    }
+
+    /// Removes the pod with `uid` (or, without uid, `namespace/name`); returns it.
+    pub fn remove_pod(&mut self, namespace: &str, name: &str) -> Option<Arc<PodInfo>> {
+        let same = |p: &Arc<PodInfo>| {
+            p.pod.metadata.name.as_deref() == Some(name)
+                && p.pod.metadata.namespace.as_deref().unwrap_or("") == namespace
+        };
+        let i = self.pods.iter().position(same)?;
+        let pod = self.pods.swap_remove(i);
+        self.pods_with_affinity.retain(|p| !same(p));
+        self.pods_with_required_anti_affinity.retain(|p| !same(p));
+        self.requested.sub(&pod.requests);
+        self.non_zero_cpu -= pod.non_zero_cpu;
+        self.non_zero_memory -= pod.non_zero_memory;
+        for port in &pod.host_ports {
+            if let Some(j) = self.used_ports.iter().position(|p| p == port) {
+                self.used_ports.swap_remove(j);
+            }
+        }
+        self.generation += 1;
+        Some(pod)
+    }
+}

@@ -1,0 +1,251 @@
+//! [`Snapshot`]: the cluster as the scheduler sees it — every node with its pods, plus
+//! the namespaces, claims, volumes and disruption budgets plugins consult. Kept up to
+//! date incrementally from watch events (and from the scheduler's own assumptions),
+//! never rebuilt from the store per pod.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use keel_core::api::{Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget};
+
+use super::node_info::NodeInfo;
+use super::pod_info::PodInfo;
+
+/// The scheduler's view of the cluster.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    nodes: Vec<NodeInfo>,
+    by_name: HashMap<String, usize>,
+    /// `namespace/name` of each placed pod → its node.
+    placed: HashMap<(String, String), String>,
+    /// How many nodes have each image.
+    image_nodes: HashMap<String, usize>,
+    namespaces: HashMap<String, BTreeMap<String, String>>,
+    claims: HashMap<(String, String), Arc<PersistentVolumeClaim>>,
+    volumes: HashMap<String, Arc<PersistentVolume>>,
+    budgets: Vec<Arc<PodDisruptionBudget>>,
+    /// Nodes that hold at least one pod with pod (anti-)affinity terms.
+    affinity_pods: usize,
+}
+
+fn pod_key(pod: &Pod) -> (String, String) {
+    (
+        pod.metadata.namespace.clone().unwrap_or_default(),
+        pod.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+impl Snapshot {
+    /// An empty cluster.
+    pub fn new() -> Snapshot {
+        Snapshot::default()
+    }
+
+    /// A snapshot of `nodes` with the `pods` bound to them (pods bound elsewhere, or not
+    /// bound, are left out).
+    pub fn from_objects(
+        nodes: impl IntoIterator<Item = Arc<Node>>,
+        pods: impl IntoIterator<Item = Arc<Pod>>,
+    ) -> Snapshot {
+        let mut s = Snapshot::new();
+        for n in nodes {
+            s.set_node(n);
+        }
+        for p in pods {
+            s.add_pod(p);
+        }
+        s
+    }
+
+    /// The nodes, in a stable order.
+    pub fn nodes(&self) -> &[NodeInfo] {
+        &self.nodes
+    }
+
+    /// How many nodes there are.
+    pub fn num_nodes(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The node `name`.
+    pub fn get(&self, name: &str) -> Option<&NodeInfo> {
+        self.by_name.get(name).map(|i| &self.nodes[*i])
+    }
+
+    /// The index of node `name` in [`nodes`](Self::nodes).
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
+    /// How many nodes have `image`.
+    pub fn image_spread(&self, image: &str) -> usize {
+        self.image_nodes.get(image).copied().unwrap_or(0)
+    }
+
+    /// Whether any node holds a pod with pod (anti-)affinity terms.
+    pub fn has_affinity_pods(&self) -> bool {
+        self.affinity_pods > 0
+    }
+
+    /// The node a pod is placed on (bound or assumed).
+    pub fn node_of(&self, namespace: &str, name: &str) -> Option<&str> {
+        self.placed
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .map(String::as_str)
+    }
+
+    /// Adds or replaces a node (its pods stay).
+    pub fn set_node(&mut self, node: Arc<Node>) {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        if let Some(&i) = self.by_name.get(&name) {
+            self.count_images(i, -1);
+            self.nodes[i].set_node(node);
+            self.count_images(i, 1);
+        } else {
+            self.by_name.insert(name, self.nodes.len());
+            self.nodes.push(NodeInfo::new(node));
+            self.count_images(self.nodes.len() - 1, 1);
+        }
+    }
+
+    fn count_images(&mut self, i: usize, delta: isize) {
+        for image in self.nodes[i].images.keys() {
+            let n = self.image_nodes.entry(image.clone()).or_insert(0);
+            *n = n.saturating_add_signed(delta);
+        }
+    }
+
+    /// Removes a node and forgets its pods.
+    pub fn remove_node(&mut self, name: &str) {
+        let Some(i) = self.by_name.remove(name) else {
+            return;
+        };
+        self.count_images(i, -1);
+        let removed = self.nodes.swap_remove(i);
+        if !removed.pods_with_affinity.is_empty() {
+            self.affinity_pods -= 1;
+        }
+        for p in &removed.pods {
+            self.placed.remove(&pod_key(&p.pod));
+        }
+        if i < self.nodes.len() {
+            let moved = self.nodes[i].name().to_owned();
+            self.by_name.insert(moved, i);
+        }
+    }
+
+    /// Adds a pod bound to a node (by `spec.nodeName`); returns whether it was placed
+    /// (a pod without a node, or on an unknown node, is not). A pod already placed is
+    /// replaced.
+    pub fn add_pod(&mut self, pod: Arc<Pod>) -> bool {
+        let Some(node) = pod.spec.node_name.clone().filter(|n| !n.is_empty()) else {
+            return false;
+        };
+        self.place(Arc::new(PodInfo::new(pod)), &node)
+    }
+
+    /// Counts `pod` on `node` before its binding is written (the scheduler's assumed
+    /// pod), so the next cycle sees the node as used.
+    pub fn assume(&mut self, pod: Arc<PodInfo>, node: &str) -> bool {
+        self.place(pod, node)
+    }
+
+    fn place(&mut self, pod: Arc<PodInfo>, node: &str) -> bool {
+        let key = pod_key(&pod.pod);
+        if self.placed.contains_key(&key) {
+            self.remove_pod(&key.0, &key.1);
+        }
+        let Some(&i) = self.by_name.get(node) else {
+            return false;
+        };
+        let info = &mut self.nodes[i];
+        let had_affinity = !info.pods_with_affinity.is_empty();
+        info.add_pod(pod);
+        if !had_affinity && !info.pods_with_affinity.is_empty() {
+            self.affinity_pods += 1;
+        }
+        self.placed.insert(key, node.to_owned());
+        true
+    }
+
+    /// Removes the pod `namespace/name` from its node; returns it.
+    pub fn remove_pod(&mut self, namespace: &str, name: &str) -> Option<Arc<PodInfo>> {
+        let node = self
+            .placed
+            .remove(&(namespace.to_owned(), name.to_owned()))?;
+        let i = *self.by_name.get(&node)?;
+        let info = &mut self.nodes[i];
+        let had_affinity = !info.pods_with_affinity.is_empty();
+        let removed = info.remove_pod(namespace, name);
+        if had_affinity && info.pods_with_affinity.is_empty() {
+            self.affinity_pods -= 1;
+        }
+        removed
+    }
+
+    /// Records a namespace's labels (for affinity terms with a namespace selector).
+    pub fn set_namespace(&mut self, name: &str, labels: BTreeMap<String, String>) {
+        self.namespaces.insert(name.to_owned(), labels);
+    }
+
+    /// The labels of namespace `name`.
+    pub fn namespace_labels(&self, name: &str) -> Option<&BTreeMap<String, String>> {
+        self.namespaces.get(name)
+    }
+
+    /// Adds or replaces a claim.
+    pub fn set_claim(&mut self, claim: Arc<PersistentVolumeClaim>) {
+        self.claims.insert(pod_key_of(&claim.metadata), claim);
+    }
+
+    /// Removes a claim.
+    pub fn remove_claim(&mut self, namespace: &str, name: &str) {
+        self.claims.remove(&(namespace.to_owned(), name.to_owned()));
+    }
+
+    /// The claim `namespace/name`.
+    pub fn claim(&self, namespace: &str, name: &str) -> Option<&Arc<PersistentVolumeClaim>> {
+        self.claims.get(&(namespace.to_owned(), name.to_owned()))
+    }
+
+    /// Adds or replaces a persistent volume.
+    pub fn set_volume(&mut self, volume: Arc<PersistentVolume>) {
+        self.volumes
+            .insert(volume.metadata.name.clone().unwrap_or_default(), volume);
+    }
+
+    /// Removes a persistent volume.
+    pub fn remove_volume(&mut self, name: &str) {
+        self.volumes.remove(name);
+    }
+
+    /// The persistent volume `name`.
+    pub fn volume(&self, name: &str) -> Option<&Arc<PersistentVolume>> {
+        self.volumes.get(name)
+    }
+
+    /// Adds or replaces a disruption budget.
+    pub fn set_budget(&mut self, budget: Arc<PodDisruptionBudget>) {
+        let key = pod_key_of(&budget.metadata);
+        self.budgets.retain(|b| pod_key_of(&b.metadata) != key);
+        self.budgets.push(budget);
+    }
+
+    /// Removes a disruption budget.
+    pub fn remove_budget(&mut self, namespace: &str, name: &str) {
+        let key = (namespace.to_owned(), name.to_owned());
+        self.budgets.retain(|b| pod_key_of(&b.metadata) != key);
+    }
+
+    /// Every disruption budget.
+    pub fn budgets(&self) -> &[Arc<PodDisruptionBudget>] {
+        &self.budgets
+    }
+}
+
+fn pod_key_of(meta: &keel_core::meta::ObjectMeta) -> (String, String) {
+    (
+        meta.namespace.clone().unwrap_or_default(),
+        meta.name.clone().unwrap_or_default(),
+    )
+}

@@ -1,0 +1,13 @@
+//! Keel's scheduler: kube-scheduler's scheduling framework as a library.
+//!
+//! - [`framework`]: one trait per extension point ([`PreFilter`](framework::PreFilter),
+//!   [`Filter`](framework::Filter), [`Score`](framework::Score), …), [`CycleState`](framework::CycleState),
+//!   [`Status`](framework::Status), [`NodeInfo`](framework::NodeInfo), [`Snapshot`](framework::Snapshot),
+//!   [`Profile`](framework::Profile), and [`Framework::schedule`](framework::Framework::schedule):
+//!   one cycle as a pure function, callable without a store.
+//! - [`plugins`]: Kubernetes' default plugins with their default weights.
+
+pub mod framework;
+pub mod plugins;
+
+pub use framework::{FitError, Framework, Profile, ScheduleResult, Snapshot};

@@ -1,0 +1,60 @@
+//! Kubernetes' default plugins, with their default weights, and [`default_profile`].
+
+mod basic;
+pub mod helper;
+mod image_locality;
+mod node_affinity;
+mod resources;
+mod taint_toleration;
+
+use std::sync::Arc;
+
+pub use basic::{
+    ERR_NODE_NAME, ERR_NODE_PORTS, ERR_UNSCHEDULABLE, NodeName, NodePorts, NodeUnschedulable,
+    PrioritySort, SchedulingGates,
+};
+pub use image_locality::{ImageLocality, normalized_image_name};
+pub use node_affinity::{ERR_REASON_POD, NodeAffinity, matches_required};
+pub use resources::{
+    BalancedAllocation, Insufficient, NodeResourcesFit, ResourceWeight, ScoringStrategy,
+    insufficient,
+};
+pub use taint_toleration::TaintToleration;
+
+use crate::framework::Profile;
+
+/// The name of the default profile (`spec.schedulerName` default).
+pub const DEFAULT_SCHEDULER_NAME: &str = "default-scheduler";
+
+/// kube-scheduler's default profile: the default plugins at each extension point, in
+/// Kubernetes' order, with its default score weights (TaintToleration 3, NodeAffinity
+/// 2, PodTopologySpread 2, InterPodAffinity 2, NodeResourcesFit 1,
+/// NodeResourcesBalancedAllocation 1, ImageLocality 1). Binding is added by the
+/// [`Scheduler`](crate::Scheduler), which has the client.
+pub fn default_profile() -> Profile {
+    let taint = Arc::new(TaintToleration);
+    let node_affinity = Arc::new(NodeAffinity);
+    let ports = Arc::new(NodePorts);
+    let fit = Arc::new(NodeResourcesFit::default());
+    let mut p = Profile::empty(DEFAULT_SCHEDULER_NAME);
+    p.queue_sort = Some(Arc::new(PrioritySort));
+    p.pre_enqueue.push(Arc::new(SchedulingGates));
+    p.pre_filter.push(node_affinity.clone());
+    p.pre_filter.push(ports.clone());
+    p.pre_filter.push(fit.clone());
+    p.filter.push(Arc::new(NodeUnschedulable));
+    p.filter.push(Arc::new(NodeName));
+    p.filter.push(taint.clone());
+    p.filter.push(node_affinity.clone());
+    p.filter.push(ports);
+    p.filter.push(fit.clone());
+    p.pre_score.push(taint.clone());
+    p.pre_score.push(node_affinity.clone());
+    p.pre_score.push(Arc::new(ImageLocality));
+    p.score.push((taint, 3));
+    p.score.push((node_affinity, 2));
+    p.score.push((fit, 1));
+    p.score.push((Arc::new(BalancedAllocation::default()), 1));
+    p.score.push((Arc::new(ImageLocality), 1));
+    p
+}

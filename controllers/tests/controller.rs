@@ -492,3 +492,58 @@ async fn a_namespaced_controller_leaves_other_namespaces_alone() {
     log.wait_for("here", 2).await;
     assert_eq!(log.count("elsewhere"), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_change_seen_while_not_leading_is_reconciled_after_regaining_the_lease() {
+    let client = Client::in_memory();
+    let cms: Api<ConfigMap> = Api::namespaced(&client, "default");
+    cms.create(&cm("x")).await.unwrap();
+    let me = LeaderElector::new(&client, LeaseConfig::new("kube-system", "ctl", "me")).start();
+    me.wait_leading().await;
+    let log = Log::new();
+    tokio::spawn(
+        Controller::new(cms.clone(), Config::default().leader(me.clone())).run(
+            counting,
+            never_fails,
+            log.clone(),
+        ),
+    );
+    log.wait_for("x", 1).await;
+    // Another copy takes the lease over (it renews once, then stops).
+    let leases: Api<keel_core::api::Lease> = Api::namespaced(&client, "kube-system");
+    let mut lease = (*leases.get("ctl").await.unwrap()).clone();
+    lease.spec.holder_identity = Some("other".into());
+    leases.replace("ctl", &lease).await.unwrap();
+    me.wait_not_leading().await;
+    let mut changed = (*cms.get("x").await.unwrap()).clone();
+    changed.data.insert("k".into(), "v".into());
+    cms.replace("x", &changed).await.unwrap();
+    tokio::time::advance(Duration::from_secs(1)).await;
+    assert_eq!(log.count("x"), 1, "not leading: not reconciled yet");
+    me.wait_leading().await;
+    log.wait_for("x", 2).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_error_policy_does_not_wedge_the_key() {
+    let client = Client::in_memory();
+    let cms: Api<ConfigMap> = Api::namespaced(&client, "default");
+    cms.create(&cm("x")).await.unwrap();
+    let log = Log::new();
+    tokio::spawn(Controller::new(cms.clone(), Config::default()).run(
+        |cm: Arc<ConfigMap>, log: Arc<Log>| async move {
+            if log.record(&cm) == 1 {
+                Err(Failed("first".into()))
+            } else {
+                Ok(Action::await_change())
+            }
+        },
+        |_: Arc<ConfigMap>, _: &Failed, _: Arc<Log>| -> Action { panic!("policy bug") },
+        log.clone(),
+    ));
+    log.wait_for("x", 2).await;
+    let mut changed = (*cms.get("x").await.unwrap()).clone();
+    changed.data.insert("k".into(), "v".into());
+    cms.replace("x", &changed).await.unwrap();
+    log.wait_for("x", 3).await;
+}

@@ -80,4 +80,16 @@ async fn many_similar_events_are_combined() {
         combined[0].message.as_deref(),
         Some(format!("{COMBINED_PREFIX}image {}", MAX_SIMILAR + 2).as_str())
     );
+    // The set of messages stays below the limit: a message still in it is its own event.
+    recorder
+        .publish(&node, EventType::Warning, "Pulling", "image 5")
+        .await
+        .unwrap();
+    let list = events(&client, "default").await;
+    let five: Vec<_> = list
+        .iter()
+        .filter(|e| e.message.as_deref() == Some("image 5"))
+        .collect();
+    assert_eq!(five.len(), 1);
+    assert_eq!(five[0].count, Some(2), "a repeat bumps its own event");
 }

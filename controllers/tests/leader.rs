@@ -108,8 +108,8 @@ async fn a_leader_that_cannot_renew_steps_down() {
     a.wait_not_leading().await;
     let took = lost_from.elapsed();
     assert!(
-        took <= Duration::from_secs(14),
-        "gave up within a retry plus the renew deadline: {took:?}"
+        took <= Duration::from_secs(2),
+        "stepped down at the first renewal that saw another holder: {took:?}"
     );
     thief.abort();
 }

@@ -124,7 +124,13 @@ fn trigger<S: Resource>(
         ready: async move { cache.wait_until_ready().await }.boxed(),
         feed: async move {
             while let Some(change) = changes.recv().await {
-                map(&change, &queue);
+                let mapped = std::panic::catch_unwind(AssertUnwindSafe(|| map(&change, &queue)));
+                if mapped.is_err() {
+                    tracing::error!(
+                        kind = S::KIND,
+                        "a predicate or mapper panicked; the change is skipped"
+                    );
+                }
             }
         }
         .boxed(),
@@ -271,7 +277,13 @@ impl<K: Resource> Controller<K> {
         let predicates = self.predicates.clone();
         Box::new(move |informers, queue| {
             trigger::<K>(informers, queue, move |change, queue| {
-                let Some(new) = &change.new else { return };
+                let Some(new) = &change.new else {
+                    // Deleted: forget its failures, so a new object of that name starts afresh.
+                    if let Some(old) = &change.old {
+                        queue.forget(&ObjectRef::from_obj(&**old));
+                    }
+                    return;
+                };
                 if namespace
                     .as_deref()
                     .is_some_and(|ns| new.meta().namespace_str() != Some(ns))
@@ -347,6 +359,19 @@ impl<K: Resource> Controller<K> {
     }
 }
 
+/// Marks a key done however its processing ends (even by a panic), so a key is never
+/// left held.
+struct Done<'a> {
+    queue: &'a WorkQueue<ObjectRef>,
+    key: &'a ObjectRef,
+}
+
+impl Drop for Done<'_> {
+    fn drop(&mut self) {
+        self.queue.done(self.key);
+    }
+}
+
 struct Worker<K, Ctx, E, R, P> {
     name: String,
     /// The namespace the controller's `Api` is scoped to: keys elsewhere are not ours.
@@ -382,17 +407,21 @@ where
             let Some(key) = self.queue.get().await else {
                 return;
             };
+            let guard = Done {
+                queue: &self.queue,
+                key: &key,
+            };
             if *stop.borrow() {
-                self.queue.done(&key);
                 return;
             }
             if self.leader.as_ref().is_some_and(|l| !l.is_leader()) {
-                // Lost the lease meanwhile: leave the key for whoever leads next.
-                self.queue.done(&key);
+                // Lost the lease while waiting: keep the key for when we lead again.
+                drop(guard);
+                self.queue.add(key);
                 continue;
             }
             self.process(&key).await;
-            self.queue.done(&key);
+            drop(guard);
         }
     }
 
@@ -406,9 +435,10 @@ where
             return;
         };
         let started = Instant::now();
-        let outcome = AssertUnwindSafe((self.reconcile)(obj.clone(), self.ctx.clone()))
-            .catch_unwind()
-            .await;
+        let outcome =
+            AssertUnwindSafe(async { (self.reconcile)(obj.clone(), self.ctx.clone()).await })
+                .catch_unwind()
+                .await;
         let result = match outcome {
             Ok(Ok(action)) => {
                 self.queue.forget(key);
@@ -422,9 +452,16 @@ where
             }
             Ok(Err(error)) => {
                 tracing::warn!(controller = %self.name, object = %key, %error, "reconcile failed");
-                let action = (self.error_policy)(obj, &error, self.ctx.clone());
-                if let Some(after) = action.requeue_after() {
-                    self.queue.add_rate_limited_at_least(key.clone(), after);
+                let policy = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    (self.error_policy)(obj, &error, self.ctx.clone())
+                }));
+                match policy.map(|a| a.requeue_after()) {
+                    Ok(Some(after)) => self.queue.add_rate_limited_at_least(key.clone(), after),
+                    Ok(None) => {}
+                    Err(_) => {
+                        tracing::error!(controller = %self.name, object = %key, "error policy panicked");
+                        self.queue.add_rate_limited(key.clone());
+                    }
                 }
                 "error"
             }

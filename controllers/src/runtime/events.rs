@@ -88,13 +88,28 @@ struct State {
     written: HashMap<(SimilarKey, Option<String>), Written>,
 }
 
-/// Writes events for one reporting component. Cheap to share behind an `Arc`.
+/// How many aggregation and dedupe records are kept (client-go's LRU size).
+pub const CACHE_SIZE: usize = 4096;
+
+/// Writes events for one reporting component. Cheap to share behind an `Arc`;
+/// publishes are serialised (as client-go's single broadcaster goroutine), so counts
+/// are never lost between concurrent publishes.
 #[derive(Debug)]
 pub struct Recorder {
     client: Client,
     source: EventSource,
     state: Mutex<State>,
+    writing: tokio::sync::Mutex<()>,
     seq: AtomicU64,
+}
+
+/// Makes room in a bounded cache (an arbitrary old entry goes, as in an LRU at its size).
+fn bound<K: Clone + Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
+    if map.len() >= CACHE_SIZE
+        && let Some(k) = map.keys().next().cloned()
+    {
+        map.remove(&k);
+    }
 }
 
 impl Recorder {
@@ -107,6 +122,7 @@ impl Recorder {
                 host: None,
             },
             state: Mutex::new(State::default()),
+            writing: tokio::sync::Mutex::new(()),
             seq: AtomicU64::new(0),
         }
     }
@@ -161,10 +177,14 @@ impl Recorder {
             type_,
             reason: reason.to_owned(),
         };
+        let _serial = self.writing.lock().await;
         let now = self.client.clock().now();
         // Correlate: which event this is, and whether it was written before.
         let (key, message, previous) = {
             let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if !st.similar.contains_key(&similar) {
+                bound(&mut st.similar);
+            }
             let entry = st
                 .similar
                 .entry(similar.clone())
@@ -180,6 +200,8 @@ impl Recorder {
             let (key, message) = if entry.messages.len() < MAX_SIMILAR {
                 ((similar, Some(message.to_owned())), message.to_owned())
             } else {
+                // Do not grow the set past the limit (client-go's `PopAny`).
+                entry.messages.pop_first();
                 ((similar, None), format!("{COMBINED_PREFIX}{message}"))
             };
             let previous = st.written.get(&key).map(|w| {
@@ -252,18 +274,18 @@ impl Recorder {
         count: i32,
         first: Time,
     ) {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .written
-            .insert(
-                key,
-                Written {
-                    namespace,
-                    name,
-                    count,
-                    first,
-                },
-            );
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if !st.written.contains_key(&key) {
+            bound(&mut st.written);
+        }
+        st.written.insert(
+            key,
+            Written {
+                namespace,
+                name,
+                count,
+                first,
+            },
+        );
     }
 }

@@ -44,6 +44,17 @@ impl LeaseConfig {
     }
 }
 
+/// What one attempt found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Attempt {
+    /// This candidate holds the lease.
+    Held,
+    /// Another candidate holds a valid lease.
+    HeldByOther,
+    /// The attempt failed (a conflict, an error, a timeout): try again.
+    Lost,
+}
+
 /// One candidate for a lease. [`start`](Self::start) runs the election loop; the
 /// single steps are public for those who drive it themselves.
 #[derive(Debug)]
@@ -81,6 +92,10 @@ impl LeaderElector {
     /// since this candidate last saw it change (local time, as client-go does, so
     /// clocks need not agree).
     pub async fn try_acquire_or_renew(&mut self) -> Result<bool, Error> {
+        Ok(self.try_once().await? == Attempt::Held)
+    }
+
+    async fn try_once(&mut self) -> Result<Attempt, Error> {
         let now = MicroTime::from(self.clock.now());
         let me = self.config.identity.clone();
         let Some(current) = self.api.get_opt(&self.config.name).await? else {
@@ -98,9 +113,9 @@ impl LeaderElector {
             return match self.api.create(&lease).await {
                 Ok(created) => {
                     self.observe(&created.spec);
-                    Ok(true)
+                    Ok(Attempt::Held)
                 }
-                Err(e) if e.is_already_exists() => Ok(false),
+                Err(e) if e.is_already_exists() => Ok(Attempt::Lost),
                 Err(e) => Err(e),
             };
         };
@@ -118,7 +133,7 @@ impl LeaderElector {
                 .as_ref()
                 .map_or_else(Instant::now, |(_, at)| *at);
             if seen + duration > Instant::now() {
-                return Ok(false);
+                return Ok(Attempt::HeldByOther);
             }
         }
         let mut lease = (*current).clone();
@@ -132,9 +147,9 @@ impl LeaderElector {
         match self.api.replace(&self.config.name, &lease).await {
             Ok(updated) => {
                 self.observe(&updated.spec);
-                Ok(true)
+                Ok(Attempt::Held)
             }
-            Err(e) if e.is_conflict() => Ok(false),
+            Err(e) if e.is_conflict() => Ok(Attempt::Lost),
             Err(e) => Err(e),
         }
     }
@@ -158,14 +173,19 @@ impl LeaderElector {
         Ok(())
     }
 
-    async fn attempt(&mut self) -> bool {
-        match self.try_acquire_or_renew().await {
-            Ok(held) => held,
-            Err(error) => {
-                tracing::warn!(lease = %self.config.name, %error, "leader election attempt failed");
-                false
-            }
-        }
+    /// One attempt, given up at `deadline`.
+    async fn attempt(&mut self, deadline: Option<Instant>) -> Attempt {
+        let result = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, self.try_once()).await {
+                Ok(r) => r,
+                Err(_) => return Attempt::Lost,
+            },
+            None => self.try_once().await,
+        };
+        result.unwrap_or_else(|error| {
+            tracing::warn!(lease = %self.config.name, %error, "leader election attempt failed");
+            Attempt::Lost
+        })
     }
 
     /// Runs the election until the handle is stopped: acquire (retrying every retry
@@ -179,7 +199,7 @@ impl LeaderElector {
             loop {
                 // Acquire.
                 loop {
-                    if self.attempt().await {
+                    if self.attempt(None).await == Attempt::Held {
                         break;
                     }
                     tokio::select! {
@@ -199,17 +219,29 @@ impl LeaderElector {
                             return;
                         }
                     }
+                    // Retry until the renew deadline; another holder ends it at once.
                     let deadline = Instant::now() + self.config.renew_deadline;
                     let mut renewed = false;
                     loop {
-                        if self.attempt().await {
-                            renewed = true;
-                            break;
+                        match self.attempt(Some(deadline)).await {
+                            Attempt::Held => {
+                                renewed = true;
+                                break;
+                            }
+                            Attempt::HeldByOther => break,
+                            Attempt::Lost => {}
                         }
                         if Instant::now() + retry > deadline {
                             break;
                         }
-                        tokio::time::sleep(retry).await;
+                        tokio::select! {
+                            () = tokio::time::sleep(retry) => {}
+                            _ = stop_rx.changed() => {
+                                let _ = tx.send(false);
+                                let _ = self.release().await;
+                                return;
+                            }
+                        }
                     }
                     if !renewed {
                         tracing::warn!(lease = %self.config.name, identity = %self.config.identity, "lost the lease");

@@ -187,7 +187,11 @@ impl<T: QueueKey> WorkQueue<T> {
             self.add(item);
             return;
         }
-        let due = Instant::now() + delay;
+        // A delay too long to represent means "practically never": 30 years.
+        let now = Instant::now();
+        let due = now
+            .checked_add(delay)
+            .unwrap_or_else(|| now + Duration::from_secs(30 * 365 * 24 * 3600));
         let mut st = self.inner.lock();
         if st.shutting_down || st.waiting.get(&item).is_some_and(|(t, _)| *t <= due) {
             return;
@@ -321,8 +325,8 @@ impl<T: QueueKey> WorkQueue<T> {
         self.inner.lock().shutting_down
     }
 
-    /// Shuts down, then waits until every queued key was handed out and every handed-out
-    /// key is [`done`](Self::done) (client-go's `ShutDownWithDrain`).
+    /// Shuts down, then waits until every handed-out key is [`done`](Self::done)
+    /// (client-go's `ShutDownWithDrain`; keys still queued are not waited for).
     pub async fn shut_down_with_drain(&self) {
         self.shut_down();
         loop {
@@ -331,7 +335,7 @@ impl<T: QueueKey> WorkQueue<T> {
             changed.as_mut().enable();
             {
                 let st = self.inner.lock();
-                if st.processing.is_empty() && st.queue.is_empty() {
+                if st.processing.is_empty() {
                     return;
                 }
             }

@@ -283,3 +283,19 @@ mod props {
         }
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn draining_waits_only_for_held_keys() {
+    let q = backoff_queue();
+    q.add("queued");
+    q.shut_down_with_drain().await;
+    assert_eq!(q.len(), 1, "queued keys are not waited for");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unrepresentable_delay_means_practically_never() {
+    let q = backoff_queue();
+    q.add_after("never", Duration::MAX);
+    tokio::time::advance(Duration::from_secs(10 * 365 * 24 * 3600)).await;
+    assert_eq!(ready(&q), None);
+}

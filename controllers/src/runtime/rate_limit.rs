@@ -45,9 +45,11 @@ impl<T: Hash + Eq + Clone + Send + Sync> RateLimiter<T> for ExponentialBackoff<T
         let exp = *n;
         *n = n.saturating_add(1);
         drop(failures);
-        let factor = 2_u32.checked_pow(exp).unwrap_or(u32::MAX);
+        if exp >= 32 {
+            return self.max;
+        }
         self.base
-            .checked_mul(factor)
+            .checked_mul(1_u32 << exp)
             .map_or(self.max, |d| d.min(self.max))
     }
 
@@ -85,10 +87,11 @@ struct Bucket {
 }
 
 impl TokenBucket {
-    /// A full bucket of `burst` tokens refilled at `qps` a second.
+    /// A full bucket of `burst` tokens refilled at `qps` a second (a `qps` that is not
+    /// a positive number never refills).
     pub fn new(qps: f64, burst: u32) -> TokenBucket {
         TokenBucket {
-            qps,
+            qps: if qps.is_finite() { qps } else { 0.0 },
             burst: f64::from(burst),
             state: Mutex::new(Bucket {
                 tokens: f64::from(burst),
@@ -102,16 +105,22 @@ impl<T> RateLimiter<T> for TokenBucket {
     fn when(&self, _item: &T) -> Duration {
         let now = Instant::now();
         let mut b = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(at) = b.at {
+        if let Some(at) = b.at
+            && self.qps > 0.0
+        {
             let refill = now.saturating_duration_since(at).as_secs_f64() * self.qps;
             b.tokens = (b.tokens + refill).min(self.burst);
         }
         b.at = Some(now);
         b.tokens -= 1.0;
-        if b.tokens >= 0.0 || self.qps <= 0.0 {
+        if b.tokens >= 0.0 {
             return Duration::ZERO;
         }
-        Duration::from_secs_f64(-b.tokens / self.qps)
+        if !(self.qps.is_finite() && self.qps > 0.0) {
+            // No refill: once the burst is spent, never (as `rate.Limiter` with limit 0).
+            return Duration::MAX;
+        }
+        Duration::try_from_secs_f64(-b.tokens / self.qps).unwrap_or(Duration::MAX)
     }
 
     fn forget(&self, _item: &T) {}
@@ -205,6 +214,25 @@ mod tests {
         l.forget(&"a");
         assert_eq!(l.num_requeues(&"a"), 0);
         assert_eq!(l.when(&"a"), Duration::from_millis(5), "reset");
+    }
+
+    #[test]
+    fn tiny_bases_still_reach_the_cap() {
+        let l = ExponentialBackoff::new(Duration::from_nanos(1), Duration::from_secs(1000));
+        for _ in 0..60 {
+            l.when(&"a");
+        }
+        assert_eq!(l.when(&"a"), Duration::from_secs(1000));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_bucket_without_refill_stops_after_its_burst() {
+        for qps in [0.0, -1.0, f64::NAN] {
+            let b = TokenBucket::new(qps, 2);
+            assert_eq!(RateLimiter::<&str>::when(&b, &"x"), Duration::ZERO);
+            assert_eq!(RateLimiter::<&str>::when(&b, &"x"), Duration::ZERO);
+            assert_eq!(RateLimiter::<&str>::when(&b, &"x"), Duration::MAX);
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,0 +1,187 @@
+//! Scheduling throughput through `Framework::schedule`, each pod followed by the
+//! snapshot update that places it: `scheduling/default/<n>nodes` (default profile),
+//! `scheduling/affinity/5000nodes` (pods with required anti-affinity and topology
+//! spread) and `scheduling/floor/5000nodes` (a hand-written loop making the basic
+//! decision — resources fit, least allocated — over as many nodes as the framework
+//! examines).
+//!
+//! `cargo bench --bench scheduling` prints criterion's figures, then a summary with
+//! pods/s and the ratio to the floor. Targets (DESIGN.md): ≥ 10,000 pods/s on one core
+//! at 5,000 nodes and ≤ 3× the floor; ≥ 1,000 pods/s with required anti-affinity.
+
+#![allow(clippy::cast_precision_loss, reason = "figures for printing")]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group};
+use keel::core::api::{Node, Pod};
+use keel::scheduler::framework::{
+    CycleState, Framework, PodInfo, Snapshot, num_feasible_nodes_to_find,
+};
+
+const PODS: usize = 10_000;
+
+fn node(i: usize) -> Node {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": format!("node-{i}"), "labels": {
+            "kubernetes.io/hostname": format!("node-{i}"),
+            "topology.kubernetes.io/zone": format!("zone-{}", i % 10)}},
+        "status": {"allocatable": {"cpu": "32", "memory": "128Gi", "pods": "110"}}
+    }))
+    .expect("node")
+}
+
+fn pod(i: usize, heavy: bool) -> Pod {
+    let mut v = serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": format!("pod-{i}"), "namespace": "default", "labels": {"app": format!("app-{}", i % 50)}},
+        "spec": {"containers": [{"name": "c", "image": "registry.example/app:1.0",
+            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]}
+    });
+    if heavy {
+        v["spec"]["affinity"] = serde_json::json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"app": format!("app-{}", i % 50)}}, "topologyKey": "kubernetes.io/hostname"}]}});
+        v["spec"]["topologySpreadConstraints"] = serde_json::json!([{"maxSkew": 5, "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": {"app": format!("app-{}", i % 50)}}}]);
+    }
+    serde_json::from_value(v).expect("pod")
+}
+
+fn snapshot(nodes: usize) -> Snapshot {
+    Snapshot::from_objects((0..nodes).map(|i| Arc::new(node(i))), Vec::new())
+}
+
+/// Schedules every pod, placing each in the snapshot; returns how many were placed.
+fn run(fw: &Framework, snapshot: &mut Snapshot, pods: &[Arc<Pod>]) -> usize {
+    let mut placed = 0;
+    for p in pods {
+        let info = Arc::new(PodInfo::new(p.clone()));
+        if let Ok(r) = fw.schedule_pod(&mut CycleState::new(), &info, snapshot) {
+            snapshot.assume(info, &r.suggested_host);
+            placed += 1;
+        }
+    }
+    placed
+}
+
+/// The floor: fit on CPU, memory and pod count, then least-allocated, over the same
+/// number of nodes the framework examines, rotating the start like it.
+struct Floor {
+    free: Vec<(i64, i64, i64)>,
+    cap: (i64, i64),
+    start: usize,
+}
+
+impl Floor {
+    fn new(nodes: usize) -> Floor {
+        Floor {
+            free: vec![(32_000, 128 << 30, 110); nodes],
+            cap: (32_000, 128 << 30),
+            start: 0,
+        }
+    }
+
+    fn schedule(&mut self, cpu: i64, mem: i64) -> Option<usize> {
+        let n = self.free.len();
+        let want = num_feasible_nodes_to_find(None, n);
+        let (mut best, mut best_score, mut found) = (None, -1, 0);
+        let mut i = 0;
+        while i < n && found < want {
+            let idx = (self.start + i) % n;
+            let (c, m, p) = self.free[idx];
+            if c >= cpu && m >= mem && p >= 1 {
+                found += 1;
+                let score = ((c - cpu) * 100 / self.cap.0 + (m - mem) * 100 / self.cap.1) / 2;
+                if score > best_score {
+                    best_score = score;
+                    best = Some(idx);
+                }
+            }
+            i += 1;
+        }
+        self.start = (self.start + i) % n;
+        let b = best?;
+        let f = &mut self.free[b];
+        *f = (f.0 - cpu, f.1 - mem, f.2 - 1);
+        Some(b)
+    }
+}
+
+fn floor_run(nodes: usize) -> usize {
+    let mut f = Floor::new(nodes);
+    (0..PODS)
+        .filter(|_| f.schedule(100, 128 << 20).is_some())
+        .count()
+}
+
+fn rate(mut f: impl FnMut() -> Duration) -> f64 {
+    let best = (0..3).map(|_| f()).min().unwrap_or(Duration::MAX);
+    PODS as f64 / best.as_secs_f64()
+}
+
+fn all(c: &mut Criterion) {
+    let plain: Vec<Arc<Pod>> = (0..PODS).map(|i| Arc::new(pod(i, false))).collect();
+    let heavy: Vec<Arc<Pod>> = (0..PODS).map(|i| Arc::new(pod(i, true))).collect();
+    let mut g = c.benchmark_group("scheduling");
+    g.throughput(Throughput::Elements(PODS as u64));
+    g.sample_size(10);
+    let mut snapshots = Vec::new();
+    for nodes in [500, 1_000, 5_000] {
+        let base = snapshot(nodes);
+        g.bench_function(format!("default/{nodes}nodes"), |b| {
+            b.iter_batched(
+                || (Framework::default(), base.clone()),
+                |(fw, mut s)| black_box(run(&fw, &mut s, &plain)),
+                BatchSize::LargeInput,
+            );
+        });
+        snapshots.push((nodes, base));
+    }
+    let base5000 = snapshots.pop().expect("5000").1;
+    g.bench_function("affinity/5000nodes", |b| {
+        b.iter_batched(
+            || (Framework::default(), base5000.clone()),
+            |(fw, mut s)| black_box(run(&fw, &mut s, &heavy)),
+            BatchSize::LargeInput,
+        );
+    });
+    g.bench_function("floor/5000nodes", |b| {
+        b.iter(|| black_box(floor_run(5_000)))
+    });
+    g.finish();
+
+    let timed = |pods: &[Arc<Pod>]| {
+        let (fw, mut s) = (Framework::default(), base5000.clone());
+        let t = Instant::now();
+        let placed = run(&fw, &mut s, pods);
+        assert_eq!(placed, PODS, "every pod fits");
+        t.elapsed()
+    };
+    let keel = rate(|| timed(&plain));
+    let affinity = rate(|| timed(&heavy));
+    let floor = rate(|| {
+        let t = Instant::now();
+        black_box(floor_run(5_000));
+        t.elapsed()
+    });
+    println!("\nscheduling summary (5,000 nodes, 10,000 pods, one core):");
+    println!(
+        "  scheduling/default/5000nodes: {keel:.0} pods/s (floor {floor:.0}/s, ratio {:.2}x; target >= 10,000/s, <= 3x)",
+        floor / keel
+    );
+    println!("  scheduling/affinity/5000nodes: {affinity:.0} pods/s (target >= 1,000/s)");
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_secs(1));
+    targets = all
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -1,6 +1,6 @@
 //! Builders for scheduler tests: nodes and pods from Kubernetes-shaped JSON.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::needless_pass_by_value)]
 
 use std::sync::Arc;
 

@@ -85,24 +85,27 @@ impl Floor {
     }
 
     fn schedule(&mut self, cpu: i64, mem: i64) -> Option<usize> {
-        let n = self.free.len();
-        let want = num_feasible_nodes_to_find(None, n);
+        let nodes = self.free.len();
+        let want = num_feasible_nodes_to_find(None, nodes);
         let (mut best, mut best_score, mut found) = (None, -1, 0);
-        let mut i = 0;
-        while i < n && found < want {
-            let idx = (self.start + i) % n;
-            let (c, m, p) = self.free[idx];
-            if c >= cpu && m >= mem && p >= 1 {
+        let mut seen = 0;
+        while seen < nodes && found < want {
+            let idx = (self.start + seen) % nodes;
+            let (free_cpu, free_mem, free_pods) = self.free[idx];
+            if free_cpu >= cpu && free_mem >= mem && free_pods >= 1 {
                 found += 1;
-                let score = ((c - cpu) * 100 / self.cap.0 + (m - mem) * 100 / self.cap.1) / 2;
+                let score = i64::midpoint(
+                    (free_cpu - cpu) * 100 / self.cap.0,
+                    (free_mem - mem) * 100 / self.cap.1,
+                );
                 if score > best_score {
                     best_score = score;
                     best = Some(idx);
                 }
             }
-            i += 1;
+            seen += 1;
         }
-        self.start = (self.start + i) % n;
+        self.start = (self.start + seen) % nodes;
         let b = best?;
         let f = &mut self.free[b];
         *f = (f.0 - cpu, f.1 - mem, f.2 - 1);

@@ -152,7 +152,7 @@ fn all(c: &mut Criterion) {
         );
     });
     g.bench_function("floor/5000nodes", |b| {
-        b.iter(|| black_box(floor_run(5_000)))
+        b.iter(|| black_box(floor_run(5_000)));
     });
     g.finish();
 

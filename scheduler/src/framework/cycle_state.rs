@@ -3,7 +3,6 @@
 //! removing pods on a copy.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 
 /// A value kept in a [`CycleState`]: any `Clone + Send + Sync` type.
 pub trait StateData: Any + Send + Sync {
@@ -27,10 +26,11 @@ impl<T: Any + Clone + Send + Sync> StateData for T {
     }
 }
 
-/// Per-cycle plugin data, one value per type.
+/// Per-cycle plugin data, one value per type. A handful of values at most, read for
+/// every node: kept in a small vector searched by `TypeId` (no hashing).
 #[derive(Default)]
 pub struct CycleState {
-    values: HashMap<TypeId, Box<dyn StateData>>,
+    values: Vec<(TypeId, Box<dyn StateData>)>,
     skip_filter: Vec<&'static str>,
     skip_score: Vec<&'static str>,
 }
@@ -67,18 +67,24 @@ impl CycleState {
 
     /// Stores `value` (replacing one of the same type).
     pub fn write<T: Any + Clone + Send + Sync>(&mut self, value: T) {
-        self.values.insert(TypeId::of::<T>(), Box::new(value));
+        let id = TypeId::of::<T>();
+        match self.values.iter_mut().find(|(k, _)| *k == id) {
+            Some(slot) => slot.1 = Box::new(value),
+            None => self.values.push((id, Box::new(value))),
+        }
     }
 
     /// The stored value of type `T`.
     pub fn read<T: Any + Clone + Send + Sync>(&self) -> Option<&T> {
-        let value: &dyn StateData = &**self.values.get(&TypeId::of::<T>())?;
+        let id = TypeId::of::<T>();
+        let value: &dyn StateData = &*self.values.iter().find(|(k, _)| *k == id)?.1;
         value.as_any().downcast_ref()
     }
 
     /// The stored value of type `T`, mutably (e.g. to add a pod during preemption).
     pub fn read_mut<T: Any + Clone + Send + Sync>(&mut self) -> Option<&mut T> {
-        let value: &mut dyn StateData = &mut **self.values.get_mut(&TypeId::of::<T>())?;
+        let id = TypeId::of::<T>();
+        let value: &mut dyn StateData = &mut *self.values.iter_mut().find(|(k, _)| *k == id)?.1;
         value.as_any_mut().downcast_mut()
     }
 

@@ -42,6 +42,10 @@ pub struct NodeInfo {
     pub images: HashMap<String, ImageState>,
     /// Bumped on every change.
     pub generation: u64,
+    /// `spec.unschedulable` (kept inline: read for every node in every cycle).
+    pub unschedulable: bool,
+    /// Whether the node has any taint.
+    pub has_taints: bool,
 }
 
 impl NodeInfo {
@@ -59,6 +63,8 @@ impl NodeInfo {
             used_ports: Vec::new(),
             images: HashMap::new(),
             generation: 0,
+            unschedulable: false,
+            has_taints: false,
         };
         info.set_node(node);
         info
@@ -97,6 +103,8 @@ impl NodeInfo {
                 );
             }
         }
+        self.unschedulable = node.spec.unschedulable == Some(true);
+        self.has_taints = !node.spec.taints.is_empty();
         self.node = node;
         self.generation += 1;
     }

@@ -237,13 +237,24 @@ impl Framework {
         let mut feasible = Vec::with_capacity(want.min(all));
         let start = self.next_start.load(Ordering::Relaxed) % all;
         let mut processed = 0;
+        // The filters that run this cycle, decided once rather than per node.
+        let active: Vec<&Arc<dyn super::interface::Filter>> = self
+            .profile
+            .filter
+            .iter()
+            .filter(|p| !state.skips_filter(p.name()))
+            .collect();
         for i in 0..all {
             let node = &nodes[(start + i) % all];
             if allowed.is_some_and(|a| !a.contains(node.name())) {
                 continue;
             }
             processed += 1;
-            let status = self.run_filters(state, pod, node);
+            let status = active
+                .iter()
+                .map(|p| (p, p.filter(state, pod, node)))
+                .find(|(_, s)| !s.is_success())
+                .map_or_else(Status::success, |(p, s)| s.with_plugin(p.name()));
             match status.code() {
                 Code::Success => {
                     feasible.push(node);

@@ -72,7 +72,7 @@ impl Plugin for NodeUnschedulable {
 
 impl Filter for NodeUnschedulable {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        if node.node().spec.unschedulable != Some(true) {
+        if !node.unschedulable {
             return Status::success();
         }
         let taint = keel_core::api::Taint {

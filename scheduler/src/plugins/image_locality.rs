@@ -70,6 +70,10 @@ impl PreScore for ImageLocality {
 impl Score for ImageLocality {
     #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
     fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
+        if node.images.is_empty() {
+            // Below the minimum threshold: 0.
+            return Ok(0);
+        }
         let Some(images) = state.read::<Images>() else {
             return Ok(0);
         };

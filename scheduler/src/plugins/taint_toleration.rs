@@ -20,6 +20,9 @@ impl Plugin for TaintToleration {
 
 impl Filter for TaintToleration {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        if !node.has_taints {
+            return Status::success();
+        }
         match untolerated(
             &node.node().spec.taints,
             &pod.pod.spec.tolerations,
@@ -66,6 +69,9 @@ impl PreScore for TaintToleration {
 
 impl Score for TaintToleration {
     fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
+        if !node.has_taints {
+            return Ok(0);
+        }
         let empty = PreferTolerations(Vec::new());
         let tolerations = state.read::<PreferTolerations>().unwrap_or(&empty);
         let count = node

@@ -9,5 +9,6 @@
 
 pub mod framework;
 pub mod plugins;
+pub mod queue;
 
 pub use framework::{FitError, Framework, Profile, ScheduleResult, Snapshot};

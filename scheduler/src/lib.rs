@@ -7,8 +7,11 @@
 //!   one cycle as a pure function, callable without a store.
 //! - [`plugins`]: Kubernetes' default plugins with their default weights.
 
+pub mod binder;
 pub mod framework;
 pub mod plugins;
 pub mod queue;
+mod scheduler;
 
 pub use framework::{FitError, Framework, Profile, ScheduleResult, Snapshot};
+pub use scheduler::{Scheduler, SchedulerBuilder, SchedulerHandle, SchedulerShared};

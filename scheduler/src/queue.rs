@@ -175,46 +175,43 @@ impl SchedulingQueue {
         let key = pod_key(&pod);
         let gated = !(self.gate)(&pod).is_success();
         let mut st = self.lock();
-        match st.entries.get_mut(&key) {
-            Some(e) => {
-                e.info.pod = pod;
-                match (e.place, gated) {
-                    (Place::InFlight | Place::Active | Place::Backoff, _) => {}
-                    (_, true) => {
-                        e.place = Place::Gated;
-                        st.waiting.remove(&key);
-                    }
-                    (Place::Gated | Place::Unschedulable, false) => {
-                        let backing_off = e
-                            .last_failure
-                            .is_some_and(|t| t + backoff(e.info.attempts) > Instant::now());
-                        if backing_off {
-                            e.place = Place::Backoff;
-                            st.waiting.insert(key.clone());
-                        } else {
-                            self.activate(&mut st, &key);
-                        }
+        if let Some(e) = st.entries.get_mut(&key) {
+            e.info.pod = pod;
+            match (e.place, gated) {
+                (Place::InFlight | Place::Active | Place::Backoff, _) => {}
+                (_, true) => {
+                    e.place = Place::Gated;
+                    st.waiting.remove(&key);
+                }
+                (Place::Gated | Place::Unschedulable, false) => {
+                    let backing_off = e
+                        .last_failure
+                        .is_some_and(|t| t + backoff(e.info.attempts) > Instant::now());
+                    if backing_off {
+                        e.place = Place::Backoff;
+                        st.waiting.insert(key.clone());
+                    } else {
+                        self.activate(&mut st, &key);
                     }
                 }
             }
-            None => {
-                st.entries.insert(
-                    key.clone(),
-                    Entry {
-                        info: QueuedPodInfo {
-                            pod,
-                            timestamp: 0,
-                            attempts: 0,
-                        },
-                        place: Place::Gated,
-                        epoch: 0,
-                        last_failure: None,
-                        unschedulable_since: None,
+        } else {
+            st.entries.insert(
+                key.clone(),
+                Entry {
+                    info: QueuedPodInfo {
+                        pod,
+                        timestamp: 0,
+                        attempts: 0,
                     },
-                );
-                if !gated {
-                    self.activate(&mut st, &key);
-                }
+                    place: Place::Gated,
+                    epoch: 0,
+                    last_failure: None,
+                    unschedulable_since: None,
+                },
+            );
+            if !gated {
+                self.activate(&mut st, &key);
             }
         }
         drop(st);

@@ -172,8 +172,15 @@ pub trait Reserve: Plugin {
 
 /// Approves, rejects or delays a placement (delaying is how gangs wait for each other).
 pub trait Permit: Plugin {
-    /// Success, a rejection, or [`Status::wait`] with the longest wait.
-    fn permit(&self, state: &mut CycleState, pod: &PodInfo, node: &str) -> (Status, Duration);
+    /// Success, a rejection, or [`Status::wait`] with the longest wait. `waiting` holds
+    /// the pods already waiting (a plugin may allow or reject them).
+    fn permit(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        node: &str,
+        waiting: &super::WaitingPods,
+    ) -> (Status, Duration);
 }
 
 /// Runs before binding (e.g. to provision volumes); asynchronous.

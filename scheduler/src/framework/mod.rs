@@ -10,6 +10,7 @@ mod result;
 mod runtime;
 mod snapshot;
 mod status;
+mod waiting;
 
 pub use cycle_state::{CycleState, StateData};
 pub use interface::{
@@ -27,3 +28,4 @@ pub use result::{Diagnosis, FitError, ScheduleResult};
 pub use runtime::{Framework, num_feasible_nodes_to_find};
 pub use snapshot::Snapshot;
 pub use status::{Code, Status};
+pub use waiting::WaitingPods;

@@ -43,6 +43,7 @@ pub fn num_feasible_nodes_to_find(percentage: Option<u32>, all: usize) -> usize 
 /// The runtime of one [`Profile`].
 pub struct Framework {
     profile: Profile,
+    waiting: super::WaitingPods,
     next_start: AtomicUsize,
     rng: AtomicU64,
 }
@@ -82,6 +83,7 @@ impl Framework {
     pub fn with_seed(profile: Profile, seed: u64) -> Framework {
         Framework {
             profile,
+            waiting: super::WaitingPods::default(),
             next_start: AtomicUsize::new(0),
             rng: AtomicU64::new(seed),
         }
@@ -90,6 +92,11 @@ impl Framework {
     /// The profile.
     pub fn profile(&self) -> &Profile {
         &self.profile
+    }
+
+    /// The pods waiting at Permit.
+    pub fn waiting_pods(&self) -> &super::WaitingPods {
+        &self.waiting
     }
 
     /// One scheduling cycle for `pod` against `snapshot`: PreFilter, Filter over the
@@ -432,7 +439,7 @@ impl Framework {
     ) -> (Status, Duration) {
         let mut wait: Option<(Status, Duration)> = None;
         for p in &self.profile.permit {
-            let (s, timeout) = p.permit(state, pod, node);
+            let (s, timeout) = p.permit(state, pod, node, &self.waiting);
             match s.code() {
                 Code::Success | Code::Skip => {}
                 Code::Wait => {

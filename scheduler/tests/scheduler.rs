@@ -1,0 +1,177 @@
+//! The Scheduler end to end against the in-memory store, in virtual time: pending pods
+//! are bound, unschedulable ones get an event and the PodScheduled condition and are
+//! retried when a node joins, and other schedulers' pods are left alone.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{node, pod, pod_with};
+use futures::StreamExt;
+use keel_core::api::{Event, Node, Pod};
+use keel_core::client::{Api, Client, ListParams, watcher};
+use keel_scheduler::Scheduler;
+use serde_json::json;
+
+/// Waits until `cond` holds for pod `name`, re-checking on every pod change.
+async fn until(client: &Client, name: &str, cond: impl Fn(&Pod) -> bool) -> Arc<Pod> {
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let changes = watcher::watcher(pods.clone(), ListParams::default());
+    futures::pin_mut!(changes);
+    loop {
+        if let Some(p) = pods.get_opt(name).await.unwrap()
+            && cond(&p)
+        {
+            return p;
+        }
+        changes.next().await;
+    }
+}
+
+fn condition<'a>(p: &'a Pod, type_: &str) -> Option<&'a keel_core::api::PodCondition> {
+    p.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+}
+
+#[tokio::test(start_paused = true)]
+async fn pending_pods_are_bound_and_spread() {
+    let client = Client::in_memory();
+    let nodes: Api<Node> = Api::all(&client);
+    for i in 0..3 {
+        nodes
+            .create(&node(&format!("n{i}"), "4", "8Gi"))
+            .await
+            .unwrap();
+    }
+    let handle = Scheduler::new(&client).start();
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    for i in 0..6 {
+        pods.create(&pod(&format!("p{i}"), "1", "1Gi"))
+            .await
+            .unwrap();
+    }
+    let mut per_node = std::collections::BTreeMap::new();
+    for i in 0..6 {
+        let p = until(&client, &format!("p{i}"), |p| p.node_name().is_some()).await;
+        *per_node
+            .entry(p.node_name().unwrap().to_owned())
+            .or_insert(0) += 1;
+        let bound = until(&client, &format!("p{i}"), |p| {
+            condition(p, "PodScheduled").is_some()
+        })
+        .await;
+        assert_eq!(condition(&bound, "PodScheduled").unwrap().status, "True");
+    }
+    assert_eq!(
+        per_node.values().copied().collect::<Vec<_>>(),
+        [2, 2, 2],
+        "{per_node:?}"
+    );
+    let events = Api::<Event>::namespaced(&client, "default")
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let scheduled = events
+        .items
+        .iter()
+        .filter(|e| e.reason.as_deref() == Some("Scheduled"))
+        .count();
+    assert_eq!(scheduled, 6);
+    assert!(events.items.iter().any(|e| {
+        e.message
+            .as_deref()
+            .is_some_and(|m| m.starts_with("Successfully assigned default/p0 to n"))
+    }));
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_unschedulable_pod_is_reported_and_retried_when_a_node_joins() {
+    let client = Client::in_memory();
+    let nodes: Api<Node> = Api::all(&client);
+    nodes.create(&node("small", "1", "1Gi")).await.unwrap();
+    let handle = Scheduler::new(&client).start();
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    pods.create(&pod("big", "4", "4Gi")).await.unwrap();
+    let p = until(&client, "big", |p| condition(p, "PodScheduled").is_some()).await;
+    let c = condition(&p, "PodScheduled").unwrap();
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_deref()),
+        ("False", Some("Unschedulable"))
+    );
+    assert_eq!(
+        c.message.as_deref(),
+        Some("0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.")
+    );
+    let events = Api::<Event>::namespaced(&client, "default")
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("FailedScheduling")
+                && e.type_.as_deref() == Some("Warning"))
+    );
+    assert_eq!(handle.pending(), 1);
+
+    nodes.create(&node("large", "8", "16Gi")).await.unwrap();
+    let p = until(&client, "big", |p| p.node_name().is_some()).await;
+    assert_eq!(p.node_name(), Some("large"));
+    let p = until(&client, "big", |p| {
+        condition(p, "PodScheduled").is_some_and(|c| c.status == "True")
+    })
+    .await;
+    assert!(condition(&p, "PodScheduled").unwrap().reason.is_none());
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn bound_pods_count_and_other_schedulers_pods_are_left_alone() {
+    let client = Client::in_memory();
+    Api::<Node>::all(&client)
+        .create(&node("only", "2", "4Gi"))
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    let mut running = pod("running", "1500m", "1Gi");
+    running.spec.node_name = Some("only".into());
+    pods.create(&running).await.unwrap();
+    pods.create(&pod_with(
+        "custom",
+        "100m",
+        "",
+        json!({"spec": {"schedulerName": "my-scheduler"}}),
+    ))
+    .await
+    .unwrap();
+    let handle = Scheduler::new(&client).start();
+    pods.create(&pod("second", "1", "1Gi")).await.unwrap();
+    let p = until(&client, "second", |p| {
+        condition(p, "PodScheduled").is_some()
+    })
+    .await;
+    assert_eq!(
+        condition(&p, "PodScheduled").unwrap().status,
+        "False",
+        "the bound pod's 1.5 CPU counts"
+    );
+    let custom = pods.get("custom").await.unwrap();
+    assert!(
+        custom.node_name().is_none()
+            && custom
+                .status
+                .as_ref()
+                .is_none_or(|s| s.conditions.is_empty())
+    );
+    // The bound pod goes away: the pending one fits now.
+    pods.delete("running", &keel_core::client::DeleteParams::immediate())
+        .await
+        .unwrap();
+    until(&client, "second", |p| p.node_name() == Some("only")).await;
+    handle.shutdown().await;
+}

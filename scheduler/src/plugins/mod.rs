@@ -3,7 +3,9 @@
 mod basic;
 pub mod helper;
 mod image_locality;
+mod inter_pod_affinity;
 mod node_affinity;
+mod pod_topology_spread;
 mod resources;
 mod taint_toleration;
 
@@ -14,7 +16,11 @@ pub use basic::{
     PrioritySort, SchedulingGates,
 };
 pub use image_locality::{ImageLocality, normalized_image_name};
+pub use inter_pod_affinity::{
+    ERR_AFFINITY, ERR_ANTI_AFFINITY, ERR_EXISTING_ANTI_AFFINITY, InterPodAffinity,
+};
 pub use node_affinity::{ERR_REASON_POD, NodeAffinity, matches_required};
+pub use pod_topology_spread::{ERR_CONSTRAINTS, ERR_MISSING_LABEL, PodTopologySpread};
 pub use resources::{
     BalancedAllocation, Insufficient, NodeResourcesFit, ResourceWeight, ScoringStrategy,
     insufficient,
@@ -36,25 +42,35 @@ pub fn default_profile() -> Profile {
     let node_affinity = Arc::new(NodeAffinity);
     let ports = Arc::new(NodePorts);
     let fit = Arc::new(NodeResourcesFit::default());
+    let spread = Arc::new(PodTopologySpread::default());
+    let affinity = Arc::new(InterPodAffinity::default());
     let mut p = Profile::empty(DEFAULT_SCHEDULER_NAME);
     p.queue_sort = Some(Arc::new(PrioritySort));
     p.pre_enqueue.push(Arc::new(SchedulingGates));
     p.pre_filter.push(node_affinity.clone());
     p.pre_filter.push(ports.clone());
     p.pre_filter.push(fit.clone());
+    p.pre_filter.push(spread.clone());
+    p.pre_filter.push(affinity.clone());
     p.filter.push(Arc::new(NodeUnschedulable));
     p.filter.push(Arc::new(NodeName));
     p.filter.push(taint.clone());
     p.filter.push(node_affinity.clone());
     p.filter.push(ports);
     p.filter.push(fit.clone());
+    p.filter.push(spread.clone());
+    p.filter.push(affinity.clone());
     p.pre_score.push(taint.clone());
     p.pre_score.push(node_affinity.clone());
+    p.pre_score.push(spread.clone());
+    p.pre_score.push(affinity.clone());
     p.pre_score.push(Arc::new(ImageLocality));
     p.score.push((taint, 3));
     p.score.push((node_affinity, 2));
     p.score.push((fit, 1));
     p.score.push((Arc::new(BalancedAllocation::default()), 1));
+    p.score.push((spread, 2));
+    p.score.push((affinity, 2));
     p.score.push((Arc::new(ImageLocality), 1));
     p
 }

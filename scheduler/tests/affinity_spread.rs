@@ -1,0 +1,235 @@
+//! InterPodAffinity and PodTopologySpread through `Framework::schedule`.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{node_with, on, pod_with};
+use keel_core::api::Pod;
+use keel_scheduler::framework::{Code, Framework, Snapshot};
+use serde_json::{Value, json};
+
+fn zoned(name: &str, zone: &str) -> keel_core::api::Node {
+    node_with(
+        name,
+        "8",
+        "16Gi",
+        json!({"metadata": {"labels": {"zone": zone}}}),
+    )
+}
+
+fn web(name: &str, spec: Value) -> Pod {
+    pod_with(
+        name,
+        "100m",
+        "128Mi",
+        json!({"metadata": {"labels": {"app": "web"}}, "spec": spec}),
+    )
+}
+
+fn anti_web() -> Value {
+    json!({"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "kubernetes.io/hostname"}]}}})
+}
+
+/// Schedules `pods` one by one, placing each; returns the nodes chosen (or the error).
+fn place_all(fw: &Framework, s: &mut Snapshot, pods: Vec<Pod>) -> Vec<Result<String, String>> {
+    pods.into_iter()
+        .map(|p| match fw.schedule(&p, s) {
+            Ok(r) => {
+                s.add_pod(on(p, &r.suggested_host));
+                Ok(r.suggested_host)
+            }
+            Err(e) => Err(e.to_string()),
+        })
+        .collect()
+}
+
+fn snapshot(nodes: Vec<keel_core::api::Node>) -> Snapshot {
+    Snapshot::from_objects(nodes.into_iter().map(Arc::new), Vec::new())
+}
+
+#[test]
+fn required_anti_affinity_puts_one_replica_per_node() {
+    let mut s = snapshot(vec![zoned("a", "z1"), zoned("b", "z1"), zoned("c", "z2")]);
+    let fw = Framework::default();
+    let placed = place_all(
+        &fw,
+        &mut s,
+        (0..4).map(|i| web(&format!("w{i}"), anti_web())).collect(),
+    );
+    let mut nodes: Vec<String> = placed[..3].iter().map(|r| r.clone().unwrap()).collect();
+    nodes.sort();
+    assert_eq!(nodes, ["a", "b", "c"]);
+    assert_eq!(
+        placed[3].as_ref().unwrap_err(),
+        "0/3 nodes are available: 3 node(s) didn't satisfy existing pods anti-affinity rules."
+    );
+}
+
+#[test]
+fn existing_pods_anti_affinity_keeps_others_away() {
+    let mut s = snapshot(vec![zoned("a", "z1"), zoned("b", "z2")]);
+    // A loner that repels every `app=web` pod from its zone.
+    let loner = pod_with(
+        "loner",
+        "100m",
+        "",
+        json!({"spec": {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone"}]}}}}),
+    );
+    s.add_pod(on(loner, "a"));
+    let r = Framework::default()
+        .schedule(&web("w", json!({})), &s)
+        .unwrap();
+    assert_eq!(r.suggested_host, "b");
+}
+
+#[test]
+fn required_affinity_follows_the_selected_pods_domain() {
+    let mut s = snapshot(vec![zoned("a", "z1"), zoned("b", "z2"), zoned("c", "z2")]);
+    let with_db = json!({"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": "zone"}]}}});
+    let fw = Framework::default();
+    let err = fw.schedule(&web("w", with_db.clone()), &s).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "0/3 nodes are available: 3 node(s) didn't match pod affinity rules."
+    );
+    assert_eq!(
+        err.diagnosis.node_to_status["a"].code(),
+        Code::UnschedulableAndUnresolvable
+    );
+    s.add_pod(on(
+        pod_with(
+            "db",
+            "100m",
+            "",
+            json!({"metadata": {"labels": {"app": "db"}}}),
+        ),
+        "a",
+    ));
+    for _ in 0..3 {
+        assert_eq!(
+            fw.schedule(&web("w", with_db.clone()), &s)
+                .unwrap()
+                .suggested_host,
+            "a"
+        );
+    }
+}
+
+#[test]
+fn the_first_pod_of_a_self_affine_group_may_go_anywhere() {
+    let mut s = snapshot(vec![zoned("a", "z1"), zoned("b", "z2")]);
+    let together = json!({"affinity": {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone"}]}}});
+    let placed = place_all(
+        &Framework::default(),
+        &mut s,
+        (0..4)
+            .map(|i| web(&format!("w{i}"), together.clone()))
+            .collect(),
+    );
+    let first = placed[0].clone().unwrap();
+    assert!(
+        placed.iter().all(|r| r.as_ref().unwrap() == &first),
+        "all follow the first: {placed:?}"
+    );
+}
+
+fn spread(max_skew: i32, min_domains: Option<i32>, when: &str) -> Value {
+    let mut c = json!({"maxSkew": max_skew, "topologyKey": "zone", "whenUnsatisfiable": when,
+        "labelSelector": {"matchLabels": {"app": "web"}}});
+    if let Some(m) = min_domains {
+        c["minDomains"] = json!(m);
+    }
+    json!({"topologySpreadConstraints": [c]})
+}
+
+#[test]
+fn do_not_schedule_keeps_the_skew_within_max_skew() {
+    // z1 has two nodes, z2 one: without the constraint, least-allocated would favour z1.
+    let mut s = snapshot(vec![zoned("a", "z1"), zoned("b", "z1"), zoned("c", "z2")]);
+    let placed = place_all(
+        &Framework::default(),
+        &mut s,
+        (0..6)
+            .map(|i| web(&format!("w{i}"), spread(1, None, "DoNotSchedule")))
+            .collect(),
+    );
+    let in_z2 = placed.iter().filter(|r| r.as_ref().unwrap() == "c").count();
+    assert_eq!(in_z2, 3, "3 and 3 across the zones: {placed:?}");
+}
+
+#[test]
+fn min_domains_counts_missing_domains_as_empty() {
+    let mut s = snapshot(vec![zoned("a", "z1"), zoned("b", "z2")]);
+    let placed = place_all(
+        &Framework::default(),
+        &mut s,
+        (0..3)
+            .map(|i| web(&format!("w{i}"), spread(1, Some(3), "DoNotSchedule")))
+            .collect(),
+    );
+    assert!(placed[0].is_ok() && placed[1].is_ok());
+    assert_eq!(
+        placed[2].as_ref().unwrap_err(),
+        "0/2 nodes are available: 2 node(s) didn't match pod topology spread constraints."
+    );
+}
+
+#[test]
+fn nodes_without_the_topology_key_are_rejected() {
+    let s = snapshot(vec![common::node("bare", "8", "16Gi")]);
+    let err = Framework::default()
+        .schedule(&web("w", spread(1, None, "DoNotSchedule")), &s)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "0/1 nodes are available: 1 node(s) didn't match pod topology spread constraints (missing required label)."
+    );
+}
+
+#[test]
+fn schedule_anyway_prefers_the_emptier_domain() {
+    let mut s = snapshot(vec![zoned("a", "z1"), zoned("b", "z2")]);
+    s.add_pod(on(web("old1", json!({})), "a"));
+    s.add_pod(on(web("old2", json!({})), "a"));
+    let r = Framework::default()
+        .schedule(&web("w", spread(1, None, "ScheduleAnyway")), &s)
+        .unwrap();
+    assert_eq!(r.suggested_host, "b");
+}
+
+#[test]
+fn preferred_anti_affinity_spreads_and_preferred_affinity_gathers() {
+    let mut s = snapshot(vec![zoned("a", "z1"), zoned("b", "z2")]);
+    s.add_pod(on(
+        pod_with(
+            "db",
+            "100m",
+            "",
+            json!({"metadata": {"labels": {"app": "db"}}}),
+        ),
+        "b",
+    ));
+    let near_db = json!({"affinity": {"podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": "zone"}}]}}});
+    assert_eq!(
+        Framework::default()
+            .schedule(&web("w", near_db), &s)
+            .unwrap()
+            .suggested_host,
+        "b"
+    );
+    let away_from_db = json!({"affinity": {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+        {"weight": 100, "podAffinityTerm": {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": "zone"}}]}}});
+    assert_eq!(
+        Framework::default()
+            .schedule(&web("w", away_from_db), &s)
+            .unwrap()
+            .suggested_host,
+        "a"
+    );
+}

@@ -287,7 +287,7 @@ impl PreScore for PodTopologySpread {
             ..ScoreState::default()
         };
         let mut domains: Vec<std::collections::HashSet<String>> =
-            vec![Default::default(); s.constraints.len()];
+            vec![std::collections::HashSet::default(); s.constraints.len()];
         for node in nodes {
             let labels = &node.node().metadata.labels;
             if !s.constraints.iter().all(|c| labels.contains_key(&c.key)) {

@@ -1,5 +1,7 @@
 //! InterPodAffinity and PodTopologySpread through `Framework::schedule`.
 
+#![allow(clippy::needless_pass_by_value)]
+
 mod common;
 
 use std::sync::Arc;

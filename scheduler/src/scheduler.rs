@@ -9,6 +9,7 @@ use futures::StreamExt;
 use keel_core::Resource;
 use keel_core::api::{
     Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget,
+    StorageClass,
 };
 use keel_core::client::watcher::{self, Event};
 use keel_core::client::{Api, Client, ListParams};
@@ -221,6 +222,11 @@ impl Scheduler {
                 s.remove_volume(v.metadata.name.as_deref().unwrap_or(""));
             },
         ));
+        tasks.spawn(watch_each::<StorageClass>(
+            shared.clone(),
+            Snapshot::set_class,
+            |s, c| s.remove_class(c.metadata.name.as_deref().unwrap_or("")),
+        ));
         tasks.spawn(watch_each::<PodDisruptionBudget>(
             shared.clone(),
             Snapshot::set_budget,
@@ -394,11 +400,15 @@ async fn schedule_loop(shared: Arc<Shared>) {
                 });
             }
             Err(fit) => {
-                let preemption = if fit.error.is_none() {
+                let mut fit = fit;
+                let preemption = if fit.error.is_none() && !fw.profile().post_filter.is_empty() {
                     let snapshot = shared.snapshot();
                     let (post, status) =
                         fw.run_post_filter(&state, &info, &snapshot, &fit.diagnosis.node_to_status);
                     drop(snapshot);
+                    if !status.is_success() {
+                        fit.diagnosis.post_filter_msg = Some(status.to_string());
+                    }
                     post.filter(|_| status.is_success())
                 } else {
                     None

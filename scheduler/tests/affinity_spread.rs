@@ -235,3 +235,57 @@ fn preferred_anti_affinity_spreads_and_preferred_affinity_gathers() {
         "a"
     );
 }
+
+#[test]
+fn volume_binding_waits_for_claims_and_honours_volume_node_affinity() {
+    use keel_core::api::{PersistentVolume, PersistentVolumeClaim, StorageClass};
+    let mut s = snapshot(vec![zoned("a", "z1"), zoned("b", "z2")]);
+    let with_claim = |claim: &str| {
+        web(
+            "w",
+            json!({"volumes": [{"name": "data", "persistentVolumeClaim": {"claimName": claim}}]}),
+        )
+    };
+    let fw = Framework::default();
+    let err = fw.schedule(&with_claim("missing"), &s).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "0/2 nodes are available: persistentvolumeclaim \"missing\" not found."
+    );
+    let claim = |name: &str, class: &str, volume: Option<&str>| -> Arc<PersistentVolumeClaim> {
+        let mut v = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+            "metadata": {"name": name, "namespace": "default"},
+            "spec": {"storageClassName": class, "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}});
+        if let Some(pv) = volume {
+            v["spec"]["volumeName"] = json!(pv);
+        }
+        Arc::new(serde_json::from_value(v).unwrap())
+    };
+    s.set_claim(claim("unbound", "fast", None));
+    let err = fw.schedule(&with_claim("unbound"), &s).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "0/2 nodes are available: pod has unbound immediate PersistentVolumeClaims."
+    );
+    let class: StorageClass = serde_json::from_value(json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "fast"}, "provisioner": "example.com/sim", "volumeBindingMode": "WaitForFirstConsumer"})).unwrap();
+    s.set_class(Arc::new(class));
+    assert!(
+        fw.schedule(&with_claim("unbound"), &s).is_ok(),
+        "delayed binding: any node"
+    );
+    let pv: PersistentVolume = serde_json::from_value(json!({"apiVersion": "v1", "kind": "PersistentVolume",
+        "metadata": {"name": "pv-z2"},
+        "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"], "hostPath": {"path": "/data"},
+            "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["z2"]}]}]}}}})).unwrap();
+    s.set_volume(Arc::new(pv));
+    s.set_claim(claim("bound", "fast", Some("pv-z2")));
+    for _ in 0..3 {
+        assert_eq!(
+            fw.schedule(&with_claim("bound"), &s)
+                .unwrap()
+                .suggested_host,
+            "b"
+        );
+    }
+}

@@ -104,7 +104,10 @@ async fn an_unschedulable_pod_is_reported_and_retried_when_a_node_joins() {
     );
     assert_eq!(
         c.message.as_deref(),
-        Some("0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.")
+        Some(
+            "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory. \
+             preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."
+        )
     );
     let events = Api::<Event>::namespaced(&client, "default")
         .list(&ListParams::default())
@@ -173,5 +176,62 @@ async fn bound_pods_count_and_other_schedulers_pods_are_left_alone() {
         .await
         .unwrap();
     until(&client, "second", |p| p.node_name() == Some("only")).await;
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_high_priority_pod_preempts_the_least_important_pods() {
+    let client = Client::in_memory();
+    Api::<Node>::all(&client)
+        .create(&node("only", "2", "4Gi"))
+        .await
+        .unwrap();
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    for (name, priority) in [("low", 1), ("mid", 5)] {
+        let mut p = pod_with(name, "1", "1Gi", json!({"spec": {"priority": priority}}));
+        p.spec.node_name = Some("only".into());
+        pods.create(&p).await.unwrap();
+    }
+    let handle = Scheduler::new(&client).start();
+    pods.create(&pod_with(
+        "vip",
+        "1",
+        "1Gi",
+        json!({"spec": {"priority": 100}}),
+    ))
+    .await
+    .unwrap();
+    // The least important pod is evicted (gracefully: the test plays the node agent and
+    // finishes it), the VIP nominated, then bound once room is made.
+    let low = until(&client, "low", |p| p.metadata.deletion_timestamp.is_some()).await;
+    assert!(low.metadata.deletion_timestamp.is_some());
+    let vip = until(&client, "vip", |p| {
+        p.status
+            .as_ref()
+            .is_some_and(|s| s.nominated_node_name.is_some())
+    })
+    .await;
+    assert_eq!(
+        vip.status.as_ref().unwrap().nominated_node_name.as_deref(),
+        Some("only")
+    );
+    assert!(
+        pods.get("mid")
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_none()
+    );
+    pods.delete("low", &keel_core::client::DeleteParams::immediate())
+        .await
+        .unwrap();
+    let vip = until(&client, "vip", |p| p.node_name().is_some()).await;
+    assert_eq!(vip.node_name(), Some("only"));
+    assert!(
+        pods.get_opt("low").await.unwrap().is_none(),
+        "the low-priority pod was the victim"
+    );
+    assert!(pods.get_opt("mid").await.unwrap().is_some());
     handle.shutdown().await;
 }

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use keel_core::api::{Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget};
+use keel_core::api::{
+    Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget, StorageClass,
+};
 
 use super::node_info::NodeInfo;
 use super::pod_info::PodInfo;
@@ -23,6 +25,7 @@ pub struct Snapshot {
     namespaces: HashMap<String, BTreeMap<String, String>>,
     claims: HashMap<(String, String), Arc<PersistentVolumeClaim>>,
     volumes: HashMap<String, Arc<PersistentVolume>>,
+    classes: HashMap<String, Arc<StorageClass>>,
     budgets: Vec<Arc<PodDisruptionBudget>>,
     /// Nodes that hold at least one pod with pod (anti-)affinity terms.
     affinity_pods: usize,
@@ -222,6 +225,22 @@ impl Snapshot {
     /// The persistent volume `name`.
     pub fn volume(&self, name: &str) -> Option<&Arc<PersistentVolume>> {
         self.volumes.get(name)
+    }
+
+    /// Adds or replaces a storage class.
+    pub fn set_class(&mut self, class: Arc<StorageClass>) {
+        self.classes
+            .insert(class.metadata.name.clone().unwrap_or_default(), class);
+    }
+
+    /// Removes a storage class.
+    pub fn remove_class(&mut self, name: &str) {
+        self.classes.remove(name);
+    }
+
+    /// The storage class `name`.
+    pub fn class(&self, name: &str) -> Option<&Arc<StorageClass>> {
+        self.classes.get(name)
     }
 
     /// Adds or replaces a disruption budget.

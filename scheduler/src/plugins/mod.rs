@@ -6,8 +6,10 @@ mod image_locality;
 mod inter_pod_affinity;
 mod node_affinity;
 mod pod_topology_spread;
+mod preemption;
 mod resources;
 mod taint_toleration;
+mod volume_binding;
 
 use std::sync::Arc;
 
@@ -21,11 +23,13 @@ pub use inter_pod_affinity::{
 };
 pub use node_affinity::{ERR_REASON_POD, NodeAffinity, matches_required};
 pub use pod_topology_spread::{ERR_CONSTRAINTS, ERR_MISSING_LABEL, PodTopologySpread};
+pub use preemption::{Candidate, DefaultPreemption, NO_VICTIMS, NOT_HELPFUL, pick, select_victims};
 pub use resources::{
     BalancedAllocation, Insufficient, NodeResourcesFit, ResourceWeight, ScoringStrategy,
     insufficient,
 };
 pub use taint_toleration::TaintToleration;
+pub use volume_binding::{ERR_NODE_CONFLICT, ERR_UNBOUND_IMMEDIATE, VolumeBinding};
 
 use crate::framework::Profile;
 
@@ -50,6 +54,8 @@ pub fn default_profile() -> Profile {
     p.pre_filter.push(node_affinity.clone());
     p.pre_filter.push(ports.clone());
     p.pre_filter.push(fit.clone());
+    let volumes = Arc::new(VolumeBinding);
+    p.pre_filter.push(volumes.clone());
     p.pre_filter.push(spread.clone());
     p.pre_filter.push(affinity.clone());
     p.filter.push(Arc::new(NodeUnschedulable));
@@ -58,8 +64,10 @@ pub fn default_profile() -> Profile {
     p.filter.push(node_affinity.clone());
     p.filter.push(ports);
     p.filter.push(fit.clone());
+    p.filter.push(volumes);
     p.filter.push(spread.clone());
     p.filter.push(affinity.clone());
+    p.post_filter.push(Arc::new(DefaultPreemption));
     p.pre_score.push(taint.clone());
     p.pre_score.push(node_affinity.clone());
     p.pre_score.push(spread.clone());

@@ -85,9 +85,9 @@ fn split_by_budgets(
             }
         }
         if violates {
-            violating.push(p)
+            violating.push(p);
         } else {
-            fine.push(p)
+            fine.push(p);
         }
     }
     (violating, fine)

@@ -68,24 +68,21 @@ impl PreFilter for VolumeBinding {
                     )),
                 );
             }
-            match claim.spec.volume_name.as_deref().filter(|v| !v.is_empty()) {
-                Some(volume) => {
-                    if let Some(pv) = snapshot.volume(volume) {
-                        bound.push(pv.clone());
-                    }
+            if let Some(volume) = claim.spec.volume_name.as_deref().filter(|v| !v.is_empty()) {
+                if let Some(pv) = snapshot.volume(volume) {
+                    bound.push(pv.clone());
                 }
-                None => {
-                    let delayed = claim
-                        .spec
-                        .storage_class_name
-                        .as_deref()
-                        .and_then(|c| snapshot.class(c))
-                        .is_some_and(|c| {
-                            c.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer")
-                        });
-                    if !delayed {
-                        return (None, Status::unresolvable(ERR_UNBOUND_IMMEDIATE));
-                    }
+            } else {
+                let delayed = claim
+                    .spec
+                    .storage_class_name
+                    .as_deref()
+                    .and_then(|c| snapshot.class(c))
+                    .is_some_and(|c| {
+                        c.volume_binding_mode.as_deref() == Some("WaitForFirstConsumer")
+                    });
+                if !delayed {
+                    return (None, Status::unresolvable(ERR_UNBOUND_IMMEDIATE));
                 }
             }
         }

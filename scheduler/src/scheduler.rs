@@ -25,6 +25,7 @@ pub struct SchedulerBuilder {
     client: Client,
     profiles: Vec<Profile>,
     seed: u64,
+    algorithm: Option<Arc<dyn crate::Algorithm>>,
 }
 
 impl std::fmt::Debug for SchedulerBuilder {
@@ -52,6 +53,15 @@ impl SchedulerBuilder {
         self
     }
 
+    /// Replaces the per-pod cycle with a batch [`Algorithm`](crate::Algorithm): each
+    /// round gives it every pod ready in the queue. Binding still goes through the first
+    /// profile's Bind plugins.
+    #[must_use]
+    pub fn algorithm(mut self, algorithm: Arc<dyn crate::Algorithm>) -> Self {
+        self.algorithm = Some(algorithm);
+        self
+    }
+
     /// The seed of every profile's tie-break.
     #[must_use]
     pub fn seed(mut self, seed: u64) -> Self {
@@ -65,6 +75,7 @@ impl SchedulerBuilder {
         if profiles.is_empty() {
             profiles.push(plugins::default_profile());
         }
+        let default_name = profiles[0].name.clone();
         let mut frameworks = HashMap::new();
         let mut sorter = None;
         let mut gates = Vec::new();
@@ -90,6 +101,8 @@ impl SchedulerBuilder {
                 frameworks,
                 queue,
                 snapshot: Mutex::new(Snapshot::new()),
+                algorithm: self.algorithm,
+                default_profile: default_name,
             }),
         }
     }
@@ -100,6 +113,8 @@ struct Shared {
     frameworks: HashMap<String, Arc<Framework>>,
     queue: SchedulingQueue,
     snapshot: Mutex<Snapshot>,
+    algorithm: Option<Arc<dyn crate::Algorithm>>,
+    default_profile: String,
 }
 
 impl Shared {
@@ -186,6 +201,7 @@ impl Scheduler {
             client: client.clone(),
             profiles: Vec::new(),
             seed: 0,
+            algorithm: None,
         }
     }
 
@@ -237,7 +253,11 @@ impl Scheduler {
                 );
             },
         ));
-        tasks.spawn(schedule_loop(shared.clone()));
+        if shared.algorithm.is_some() {
+            tasks.spawn(batch_loop(shared.clone()));
+        } else {
+            tasks.spawn(schedule_loop(shared.clone()));
+        }
         SchedulerHandle {
             shared: Arc::new(SchedulerShared(shared)),
             tasks,
@@ -435,6 +455,67 @@ async fn schedule_loop(shared: Arc<Shared>) {
     bindings.shutdown().await;
 }
 
+/// The batch loop: every ready pod goes to the algorithm at once.
+async fn batch_loop(shared: Arc<Shared>) {
+    use futures::FutureExt;
+    let Some(algorithm) = shared.algorithm.clone() else {
+        return;
+    };
+    let Some(fw) = shared.frameworks.get(&shared.default_profile).cloned() else {
+        return;
+    };
+    let mut bindings = JoinSet::new();
+    while let Some(first) = shared.queue.pop().await {
+        while bindings.try_join_next().is_some() {}
+        let mut batch = vec![first];
+        while let Some(Some(next)) = shared.queue.pop().now_or_never() {
+            batch.push(next);
+        }
+        let infos: Vec<Arc<PodInfo>> = batch
+            .iter()
+            .map(|(q, _)| Arc::new(PodInfo::new(q.pod.clone())))
+            .collect();
+        let decisions = algorithm.schedule_batch(&infos, &shared.snapshot());
+        for ((info, (_, cycle)), decision) in infos.into_iter().zip(batch).zip(decisions) {
+            let key = pod_key(&info.pod);
+            match decision {
+                Ok(node) => {
+                    shared.snapshot().assume(info.clone(), &node);
+                    let (shared, fw) = (shared.clone(), fw.clone());
+                    let name = algorithm.name().to_owned();
+                    bindings.spawn(async move {
+                        binding_cycle(
+                            shared,
+                            fw,
+                            CycleState::new(),
+                            info,
+                            node,
+                            None,
+                            std::time::Duration::ZERO,
+                            cycle,
+                            name,
+                        )
+                        .await;
+                    });
+                }
+                Err(message) => {
+                    fail(
+                        &shared,
+                        &info.pod,
+                        &key,
+                        cycle,
+                        algorithm.name(),
+                        &message,
+                        Code::Unschedulable,
+                    )
+                    .await;
+                }
+            }
+        }
+    }
+    bindings.shutdown().await;
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn binding_cycle(
     shared: Arc<Shared>,
@@ -465,6 +546,7 @@ async fn binding_cycle(
             }
         };
         if let Err(message) = decision {
+            crate::plugins::reject_group(&pod, fw.waiting_pods(), &message);
             undo(&mut state);
             fail(
                 &shared,

@@ -235,3 +235,50 @@ async fn a_high_priority_pod_preempts_the_least_important_pods() {
     assert!(pods.get_opt("mid").await.unwrap().is_some());
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_gang_is_bound_all_together_or_not_at_all() {
+    use keel_scheduler::plugins::{Coscheduling, coscheduling_profile};
+    let client = Client::in_memory();
+    let nodes: Api<Node> = Api::all(&client);
+    nodes.create(&node("n1", "2", "8Gi")).await.unwrap();
+    let handle = Scheduler::builder(&client)
+        .profile(coscheduling_profile(Coscheduling::default()))
+        .build()
+        .start();
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    let member = |i: usize| {
+        pod_with(
+            &format!("m{i}"),
+            "1",
+            "1Gi",
+            json!({"metadata": {"labels": {
+            "pod-group.scheduling.sigs.k8s.io/name": "training",
+            "pod-group.scheduling.sigs.k8s.io/min-available": "3"}}}),
+        )
+    };
+    for i in 0..3 {
+        pods.create(&member(i)).await.unwrap();
+    }
+    // Room for two: they wait at Permit, time out, and nothing is bound.
+    for _ in 0..12 {
+        tokio::time::advance(std::time::Duration::from_secs(10)).await;
+        tokio::task::yield_now().await;
+    }
+    for i in 0..3 {
+        assert!(
+            pods.get(&format!("m{i}"))
+                .await
+                .unwrap()
+                .node_name()
+                .is_none(),
+            "m{i} bound alone"
+        );
+    }
+    // Room for all three: the whole gang goes.
+    nodes.create(&node("n2", "2", "8Gi")).await.unwrap();
+    for i in 0..3 {
+        until(&client, &format!("m{i}"), |p| p.node_name().is_some()).await;
+    }
+    handle.shutdown().await;
+}

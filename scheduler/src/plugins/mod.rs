@@ -1,6 +1,7 @@
 //! Kubernetes' default plugins, with their default weights, and [`default_profile`].
 
 mod basic;
+mod coscheduling;
 pub mod helper;
 mod image_locality;
 mod inter_pod_affinity;
@@ -16,6 +17,10 @@ use std::sync::Arc;
 pub use basic::{
     ERR_NODE_NAME, ERR_NODE_PORTS, ERR_UNSCHEDULABLE, NodeName, NodePorts, NodeUnschedulable,
     PrioritySort, SchedulingGates,
+};
+pub use coscheduling::{
+    Coscheduling, MIN_AVAILABLE_LABEL, POD_GROUP_LABEL, coscheduling_profile, pod_group,
+    reject_group,
 };
 pub use image_locality::{ImageLocality, normalized_image_name};
 pub use inter_pod_affinity::{

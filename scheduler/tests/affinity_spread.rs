@@ -289,3 +289,34 @@ fn volume_binding_waits_for_claims_and_honours_volume_node_affinity() {
         );
     }
 }
+
+#[test]
+fn anti_affinity_without_an_equality_still_repels_and_stops_when_its_pod_goes() {
+    let mut s = snapshot(vec![zoned("a", "z1"), zoned("b", "z2")]);
+    let repel_any_app = pod_with(
+        "guard",
+        "100m",
+        "",
+        json!({"spec": {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+        {"labelSelector": {"matchExpressions": [{"key": "app", "operator": "Exists"}]}, "topologyKey": "zone"}]}}}}),
+    );
+    s.add_pod(on(repel_any_app, "a"));
+    let fw = Framework::default();
+    for _ in 0..3 {
+        assert_eq!(
+            fw.schedule(&web("w", json!({})), &s)
+                .unwrap()
+                .suggested_host,
+            "b"
+        );
+    }
+    s.remove_pod("default", "guard");
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..6 {
+        let p = web(&format!("w{i}"), json!({}));
+        let r = fw.schedule(&p, &s).unwrap();
+        seen.insert(r.suggested_host.clone());
+        s.add_pod(on(p, &r.suggested_host));
+    }
+    assert!(seen.contains("a"), "the guard is gone: {seen:?}");
+}

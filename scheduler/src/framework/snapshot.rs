@@ -29,7 +29,35 @@ pub struct Snapshot {
     budgets: Vec<Arc<PodDisruptionBudget>>,
     /// Nodes that hold at least one pod with pod (anti-)affinity terms.
     affinity_pods: usize,
+    /// Placed pods by each of their labels `(key, value)`, with their node: selectors
+    /// with an equality narrow to these instead of scanning every pod.
+    by_label: HashMap<(String, String), Vec<Placed>>,
+    /// Placed pods with required anti-affinity, by each `(key, value)` one of their
+    /// terms requires of the pods it selects; `anti_generic` holds those with a term
+    /// that requires no particular label.
+    anti_by_label: HashMap<(String, String), Vec<Placed>>,
+    anti_generic: Vec<Placed>,
 }
+
+/// The labels a selector requires one of (its first `k=v` / `k in (…)`), if any.
+fn narrowing(selector: &keel_core::labels::Selector) -> Option<Vec<(String, String)>> {
+    use keel_core::labels::Operator;
+    let r = selector.requirements().iter().find(|r| {
+        matches!(
+            r.operator(),
+            Operator::Equals | Operator::DoubleEquals | Operator::In
+        )
+    })?;
+    Some(
+        r.values()
+            .iter()
+            .map(|v| (r.key().to_owned(), v.clone()))
+            .collect(),
+    )
+}
+
+/// A placed pod and its node's name.
+type Placed = (String, Arc<PodInfo>);
 
 fn pod_key(pod: &Pod) -> (String, String) {
     (
@@ -130,6 +158,7 @@ impl Snapshot {
         }
         for p in &removed.pods {
             self.placed.remove(&pod_key(&p.pod));
+            self.unindex(p);
         }
         if i < self.nodes.len() {
             let moved = self.nodes[i].name().to_owned();
@@ -161,6 +190,25 @@ impl Snapshot {
         let Some(&i) = self.by_name.get(node) else {
             return false;
         };
+        for (k, v) in &pod.pod.metadata.labels {
+            self.by_label
+                .entry((k.clone(), v.clone()))
+                .or_default()
+                .push((node.to_owned(), pod.clone()));
+        }
+        for term in &pod.required_anti_affinity {
+            match narrowing(&term.selector) {
+                Some(labels) => {
+                    for label in labels {
+                        self.anti_by_label
+                            .entry(label)
+                            .or_default()
+                            .push((node.to_owned(), pod.clone()));
+                    }
+                }
+                None => self.anti_generic.push((node.to_owned(), pod.clone())),
+            }
+        }
         let info = &mut self.nodes[i];
         let had_affinity = !info.pods_with_affinity.is_empty();
         info.add_pod(pod);
@@ -183,7 +231,96 @@ impl Snapshot {
         if had_affinity && info.pods_with_affinity.is_empty() {
             self.affinity_pods -= 1;
         }
+        if let Some(p) = &removed {
+            self.unindex(p);
+        }
         removed
+    }
+
+    fn unindex(&mut self, pod: &PodInfo) {
+        let same = |p: &Arc<PodInfo>| {
+            p.pod.metadata.name == pod.pod.metadata.name
+                && p.pod.metadata.namespace == pod.pod.metadata.namespace
+        };
+        for (k, v) in &pod.pod.metadata.labels {
+            let label = (k.clone(), v.clone());
+            if let Some(list) = self.by_label.get_mut(&label) {
+                list.retain(|(_, p)| !same(p));
+                if list.is_empty() {
+                    self.by_label.remove(&label);
+                }
+            }
+        }
+        for term in &pod.required_anti_affinity {
+            for label in narrowing(&term.selector).unwrap_or_default() {
+                if let Some(list) = self.anti_by_label.get_mut(&label) {
+                    list.retain(|(_, p)| !same(p));
+                    if list.is_empty() {
+                        self.anti_by_label.remove(&label);
+                    }
+                }
+            }
+        }
+        if !pod.required_anti_affinity.is_empty() {
+            self.anti_generic.retain(|(_, p)| !same(p));
+        }
+    }
+
+    /// The placed pods whose required anti-affinity may select a pod labelled
+    /// `labels`, with their nodes, each once. The caller still checks the terms.
+    pub fn anti_affinity_candidates(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Vec<(&NodeInfo, &Arc<PodInfo>)> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let lists = labels
+            .iter()
+            .filter_map(|(k, v)| self.anti_by_label.get(&(k.clone(), v.clone())))
+            .chain(std::iter::once(&self.anti_generic));
+        for list in lists {
+            for (node, pod) in list {
+                if seen.insert(Arc::as_ptr(pod))
+                    && let Some(info) = self.get(node)
+                {
+                    out.push((info, pod));
+                }
+            }
+        }
+        out
+    }
+
+    /// The placed pods that may match `selector`, with their nodes, when the selector
+    /// has an equality (`k=v`, `k in (…)`) to narrow by; `None` when every pod must be
+    /// checked. The caller still checks the whole selector.
+    pub fn candidates(
+        &self,
+        selector: &keel_core::labels::Selector,
+    ) -> Option<Vec<(&NodeInfo, &Arc<PodInfo>)>> {
+        use keel_core::labels::Operator;
+        if selector.is_nothing() {
+            return Some(Vec::new());
+        }
+        let narrowing = selector.requirements().iter().find(|r| {
+            matches!(
+                r.operator(),
+                Operator::Equals | Operator::DoubleEquals | Operator::In
+            )
+        })?;
+        let mut out = Vec::new();
+        for value in narrowing.values() {
+            if let Some(list) = self
+                .by_label
+                .get(&(narrowing.key().to_owned(), value.clone()))
+            {
+                for (node, pod) in list {
+                    if let Some(info) = self.get(node) {
+                        out.push((info, pod));
+                    }
+                }
+            }
+        }
+        Some(out)
     }
 
     /// Records a namespace's labels (for affinity terms with a namespace selector).

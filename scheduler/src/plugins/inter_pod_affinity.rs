@@ -40,7 +40,50 @@ impl Plugin for InterPodAffinity {
     }
 }
 
-type Counts = HashMap<(String, String), i64>;
+/// Counts per topology domain (`key` → `value` → count), looked up without allocating.
+#[derive(Clone, Debug, Default)]
+struct Counts(HashMap<String, HashMap<String, i64>>);
+
+impl Counts {
+    fn add(&mut self, (key, value): (&str, &str), delta: i64) {
+        let by_value = match self.0.get_mut(key) {
+            Some(m) => m,
+            None => self.0.entry(key.to_owned()).or_default(),
+        };
+        match by_value.get_mut(value) {
+            Some(n) => *n += delta,
+            None => {
+                by_value.insert(value.to_owned(), delta);
+            }
+        }
+    }
+
+    fn get(&self, key: &str, value: &str) -> i64 {
+        self.0
+            .get(key)
+            .and_then(|m| m.get(value))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn values(&self) -> impl Iterator<Item = i64> + '_ {
+        self.0.values().flat_map(|m| m.values().copied())
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The sum over the node's labels.
+    fn on_node(&self, node: &NodeInfo) -> i64 {
+        node.node()
+            .metadata
+            .labels
+            .iter()
+            .map(|(k, v)| self.get(k, v))
+            .sum()
+    }
+}
 
 #[derive(Clone, Debug, Default)]
 struct FilterState {
@@ -61,16 +104,16 @@ fn ns_labels<'a>(
     snapshot.namespace_labels(pod.pod.metadata.namespace.as_deref().unwrap_or(""))
 }
 
-fn domain(node: &NodeInfo, key: &str) -> Option<(String, String)> {
+fn domain<'n>(node: &'n NodeInfo, key: &str) -> Option<(&'n str, &'n str)> {
     node.node()
         .metadata
         .labels
-        .get(key)
-        .map(|v| (key.to_owned(), v.clone()))
+        .get_key_value(key)
+        .map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
-/// Adds (`delta` = 1) or removes (-1) what `existing` on `node` contributes.
-fn count(
+/// What an existing pod's required anti-affinity towards the incoming pod adds.
+fn count_existing_anti(
     state: &mut FilterState,
     pod: &PodInfo,
     existing: &PodInfo,
@@ -83,9 +126,20 @@ fn count(
         if term.matches(&pod.pod, incoming_ns)
             && let Some(d) = domain(node, &term.topology_key)
         {
-            *state.existing_anti.entry(d).or_default() += delta;
+            state.existing_anti.add(d, delta);
         }
     }
+}
+
+/// What `existing` adds to the incoming pod's affinity (if it matches every term).
+fn count_affinity(
+    state: &mut FilterState,
+    pod: &PodInfo,
+    existing: &PodInfo,
+    node: &NodeInfo,
+    snapshot: &Snapshot,
+    delta: i64,
+) {
     let existing_ns = ns_labels(snapshot, existing);
     if !pod.required_affinity.is_empty()
         && pod
@@ -95,17 +149,57 @@ fn count(
     {
         for t in &pod.required_affinity {
             if let Some(d) = domain(node, &t.topology_key) {
-                *state.affinity.entry(d).or_default() += delta;
+                state.affinity.add(d, delta);
             }
         }
     }
-    for t in &pod.required_anti_affinity {
-        if t.matches(&existing.pod, existing_ns)
-            && let Some(d) = domain(node, &t.topology_key)
-        {
-            *state.anti.entry(d).or_default() += delta;
-        }
+}
+
+/// What `existing` adds to the incoming pod's anti-affinity term `t`.
+fn count_anti(
+    state: &mut FilterState,
+    t: &AffinityTerm,
+    existing: &PodInfo,
+    node: &NodeInfo,
+    snapshot: &Snapshot,
+    delta: i64,
+) {
+    if t.matches(&existing.pod, ns_labels(snapshot, existing))
+        && let Some(d) = domain(node, &t.topology_key)
+    {
+        state.anti.add(d, delta);
     }
+}
+
+/// Adds (`delta` = 1) or removes (-1) everything `existing` on `node` contributes.
+fn count(
+    state: &mut FilterState,
+    pod: &PodInfo,
+    existing: &PodInfo,
+    node: &NodeInfo,
+    snapshot: &Snapshot,
+    delta: i64,
+) {
+    count_existing_anti(state, pod, existing, node, snapshot, delta);
+    count_affinity(state, pod, existing, node, snapshot, delta);
+    for t in &pod.required_anti_affinity {
+        count_anti(state, t, existing, node, snapshot, delta);
+    }
+}
+
+/// The placed pods that may match `selector` (narrowed by the snapshot's label index
+/// when it can), with their nodes.
+pub(crate) fn pods_for<'s>(
+    snapshot: &'s Snapshot,
+    selector: &keel_core::labels::Selector,
+) -> Vec<(&'s NodeInfo, &'s Arc<PodInfo>)> {
+    snapshot.candidates(selector).unwrap_or_else(|| {
+        snapshot
+            .nodes()
+            .iter()
+            .flat_map(|n| n.pods.iter().map(move |p| (n, p)))
+            .collect()
+    })
 }
 
 impl PreFilter for InterPodAffinity {
@@ -128,14 +222,17 @@ impl PreFilter for InterPodAffinity {
                 .all(|t| t.matches(&pod.pod, own_ns)),
             ..FilterState::default()
         };
-        for node in snapshot.nodes() {
-            let pods = if own_terms {
-                &node.pods
-            } else {
-                &node.pods_with_required_anti_affinity
-            };
-            for existing in pods {
-                count(&mut s, pod, existing, node, snapshot, 1);
+        for (node, existing) in snapshot.anti_affinity_candidates(&pod.pod.metadata.labels) {
+            count_existing_anti(&mut s, pod, existing, node, snapshot, 1);
+        }
+        if let Some(first) = pod.required_affinity.first() {
+            for (node, existing) in pods_for(snapshot, &first.selector) {
+                count_affinity(&mut s, pod, existing, node, snapshot, 1);
+            }
+        }
+        for t in &pod.required_anti_affinity {
+            for (node, existing) in pods_for(snapshot, &t.selector) {
+                count_anti(&mut s, t, existing, node, snapshot, 1);
             }
         }
         state.write(s);
@@ -178,7 +275,7 @@ impl PreFilterExtensions for InterPodAffinity {
 }
 
 fn positive(counts: &Counts, key: &str, node: &NodeInfo) -> bool {
-    domain(node, key).is_some_and(|d| counts.get(&d).copied().unwrap_or(0) > 0)
+    domain(node, key).is_some_and(|(k, v)| counts.get(k, v) > 0)
 }
 
 impl Filter for InterPodAffinity {
@@ -186,14 +283,13 @@ impl Filter for InterPodAffinity {
         let Some(s) = state.read::<FilterState>() else {
             return Status::success();
         };
-        if s.existing_anti.values().any(|c| *c > 0)
-            && node.node().metadata.labels.iter().any(|(k, v)| {
-                s.existing_anti
-                    .get(&(k.clone(), v.clone()))
-                    .copied()
-                    .unwrap_or(0)
-                    > 0
-            })
+        if !s.existing_anti.is_empty()
+            && node
+                .node()
+                .metadata
+                .labels
+                .iter()
+                .any(|(k, v)| s.existing_anti.get(k, v) > 0)
         {
             return Status::unschedulable(ERR_EXISTING_ANTI_AFFINITY);
         }
@@ -212,7 +308,7 @@ impl Filter for InterPodAffinity {
         {
             // The first pod of a group that selects itself may go anywhere the topology
             // keys exist.
-            let none_anywhere = s.affinity.values().all(|c| *c <= 0);
+            let none_anywhere = s.affinity.values().all(|c| c <= 0);
             let keys_present = pod
                 .required_affinity
                 .iter()
@@ -242,7 +338,7 @@ fn add_terms(
             && term.matches(&target.pod, target_ns)
             && let Some(d) = domain(node, &term.topology_key)
         {
-            *scores.entry(d).or_default() += weight;
+            scores.add(d, *weight);
         }
     }
 }
@@ -259,7 +355,7 @@ impl PreScore for InterPodAffinity {
         if !own && !snapshot.has_affinity_pods() {
             return Status::skip();
         }
-        let mut scores = Counts::new();
+        let mut scores = Counts::default();
         let mine: Vec<(&AffinityTerm, i64)> = pod
             .preferred_affinity
             .iter()
@@ -271,20 +367,25 @@ impl PreScore for InterPodAffinity {
             )
             .collect();
         let incoming_ns = ns_labels(snapshot, pod);
-        for node in snapshot.nodes() {
-            let pods = if own {
-                &node.pods
-            } else {
-                &node.pods_with_affinity
-            };
-            for existing in pods {
+        for (term, weight) in &mine {
+            for (node, existing) in pods_for(snapshot, &term.selector) {
                 add_terms(
                     &mut scores,
-                    &mine,
+                    &[(term, *weight)],
                     existing,
                     ns_labels(snapshot, existing),
                     node,
                 );
+            }
+        }
+        for node in snapshot.nodes() {
+            for existing in &node.pods_with_affinity {
+                if existing.preferred_affinity.is_empty()
+                    && existing.preferred_anti_affinity.is_empty()
+                    && existing.required_affinity.is_empty()
+                {
+                    continue;
+                }
                 let theirs: Vec<(&AffinityTerm, i64)> = existing
                     .preferred_affinity
                     .iter()
@@ -320,13 +421,7 @@ impl Score for InterPodAffinity {
         let Some(s) = state.read::<ScoreState>() else {
             return Ok(0);
         };
-        Ok(node
-            .node()
-            .metadata
-            .labels
-            .iter()
-            .filter_map(|(k, v)| s.topology_score.get(&(k.clone(), v.clone())))
-            .sum())
+        Ok(s.topology_score.on_node(node))
     }
 
     fn normalize(&self, _: &CycleState, _: &PodInfo, scores: &mut [i64]) -> Status {

@@ -9,6 +9,7 @@ use keel_core::api::TopologySpreadConstraint;
 use keel_core::labels::{LabelSelectorOperator, LabelSelectorRequirement, Selector};
 
 use super::helper::tolerates;
+use super::inter_pod_affinity::pods_for;
 use super::node_affinity::matches_required;
 use crate::framework::{
     CycleState, Filter, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreFilter, PreFilterExtensions,
@@ -116,18 +117,11 @@ fn eligible(c: &Constraint, pod: &PodInfo, node: &NodeInfo) -> bool {
     true
 }
 
-fn matching(c: &Constraint, pod: &PodInfo, node: &NodeInfo) -> i64 {
-    let ns = pod.pod.metadata.namespace.as_deref();
-    let n = node
-        .pods
-        .iter()
-        .filter(|p| {
-            p.pod.metadata.namespace.as_deref() == ns
-                && p.pod.metadata.deletion_timestamp.is_none()
-                && c.selector.matches(&p.pod.metadata.labels)
-        })
-        .count();
-    i64::try_from(n).unwrap_or(i64::MAX)
+/// Whether `other` counts for `c` (same namespace as the pod, not terminating, selected).
+fn counts_toward(c: &Constraint, pod: &PodInfo, other: &PodInfo) -> bool {
+    other.pod.metadata.namespace == pod.pod.metadata.namespace
+        && other.pod.metadata.deletion_timestamp.is_none()
+        && c.selector.matches(&other.pod.metadata.labels)
 }
 
 #[derive(Clone, Debug, Default)]
@@ -189,11 +183,24 @@ impl PreFilter for PodTopologySpread {
                 continue;
             }
             for (i, c) in constraints.iter().enumerate() {
-                if !eligible(c, pod, node) {
+                if eligible(c, pod, node) {
+                    counts.entry((i, labels[&c.key].clone())).or_insert(0);
+                }
+            }
+        }
+        for (i, c) in constraints.iter().enumerate() {
+            for (node, p) in pods_for(snapshot, &c.selector) {
+                if !counts_toward(c, pod, p) {
                     continue;
                 }
-                let v = labels[&c.key].clone();
-                *counts.entry((i, v)).or_insert(0) += matching(c, pod, node);
+                let labels = &node.node().metadata.labels;
+                if let Some(v) = labels.get(&c.key)
+                    && constraints.iter().all(|c| labels.contains_key(&c.key))
+                    && eligible(c, pod, node)
+                    && let Some(n) = counts.get_mut(&(i, v.clone()))
+                {
+                    *n += 1;
+                }
             }
         }
         state.write(FilterState {
@@ -267,6 +274,8 @@ struct ScoreState {
     weights: Vec<f64>,
     /// Feasible nodes lacking a key: they score 0.
     ignored: std::collections::HashSet<String>,
+    /// Matching pods per (constraint index, node name), for hostname keys.
+    per_node: HashMap<(usize, String), i64>,
 }
 
 impl PreScore for PodTopologySpread {
@@ -301,16 +310,20 @@ impl PreScore for PodTopologySpread {
                 domains[i].insert(labels[&c.key].clone());
             }
         }
-        for node in snapshot.nodes() {
-            let labels = &node.node().metadata.labels;
-            for (i, c) in s.constraints.iter().enumerate() {
-                if c.key == HOSTNAME || !eligible(c, pod, node) {
+        for (i, c) in s.constraints.iter().enumerate() {
+            for (node, p) in pods_for(snapshot, &c.selector) {
+                if !counts_toward(c, pod, p) {
                     continue;
                 }
-                if let Some(v) = labels.get(&c.key)
+                if c.key == HOSTNAME {
+                    *s.per_node.entry((i, node.name().to_owned())).or_insert(0) += 1;
+                    continue;
+                }
+                if eligible(c, pod, node)
+                    && let Some(v) = node.node().metadata.labels.get(&c.key)
                     && let Some(n) = s.counts.get_mut(&(i, v.clone()))
                 {
-                    *n += matching(c, pod, node);
+                    *n += 1;
                 }
             }
         }
@@ -325,7 +338,7 @@ impl PreScore for PodTopologySpread {
 
 impl Score for PodTopologySpread {
     #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
+    fn score(&self, state: &CycleState, _: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
         let Some(s) = state.read::<ScoreState>() else {
             return Ok(0);
         };
@@ -340,7 +353,10 @@ impl Score for PodTopologySpread {
                 continue;
             };
             let count = if c.key == HOSTNAME {
-                matching(c, pod, node)
+                s.per_node
+                    .get(&(i, node.name().to_owned()))
+                    .copied()
+                    .unwrap_or(0)
             } else {
                 s.counts.get(&(i, v.clone())).copied().unwrap_or(0)
             };

@@ -282,3 +282,58 @@ async fn a_gang_is_bound_all_together_or_not_at_all() {
     }
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn pods_pick_their_profile_by_scheduler_name() {
+    use keel_scheduler::plugins::{
+        NodeResourcesFit, ResourceWeight, ScoringStrategy, default_profile,
+    };
+    let client = Client::in_memory();
+    let nodes: Api<Node> = Api::all(&client);
+    for i in 0..3 {
+        nodes
+            .create(&node(&format!("n{i}"), "4", "8Gi"))
+            .await
+            .unwrap();
+    }
+    let mut packer = default_profile()
+        .named("packer")
+        .without("NodeResourcesBalancedAllocation");
+    for (p, _) in &mut packer.score {
+        if p.name() == "NodeResourcesFit" {
+            *p = Arc::new(NodeResourcesFit {
+                strategy: ScoringStrategy::MostAllocated(vec![
+                    ResourceWeight::new("cpu", 1),
+                    ResourceWeight::new("memory", 1),
+                ]),
+            });
+        }
+    }
+    let handle = Scheduler::builder(&client)
+        .profile(default_profile())
+        .profile(packer)
+        .build()
+        .start();
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    for i in 0..3 {
+        pods.create(&pod_with(
+            &format!("packed{i}"),
+            "500m",
+            "512Mi",
+            json!({"spec": {"schedulerName": "packer"}}),
+        ))
+        .await
+        .unwrap();
+    }
+    let mut placed = std::collections::BTreeSet::new();
+    for i in 0..3 {
+        let p = until(&client, &format!("packed{i}"), |p| p.node_name().is_some()).await;
+        placed.insert(p.node_name().unwrap().to_owned());
+    }
+    assert_eq!(
+        placed.len(),
+        1,
+        "the packing profile put them together: {placed:?}"
+    );
+    handle.shutdown().await;
+}

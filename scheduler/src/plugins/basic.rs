@@ -107,6 +107,20 @@ impl Plugin for NodeName {
     }
 }
 
+impl PreFilter for NodeName {
+    fn pre_filter(
+        &self,
+        _: &mut CycleState,
+        pod: &PodInfo,
+        _: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
+        if pod.pod.spec.node_name.as_deref().is_none_or(str::is_empty) {
+            return (None, Status::skip());
+        }
+        (None, Status::success())
+    }
+}
+
 impl Filter for NodeName {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
         match pod.pod.spec.node_name.as_deref() {

@@ -49,7 +49,7 @@ impl PreScore for ImageLocality {
     ) -> Status {
         let total = snapshot.num_nodes().max(1) as f64;
         let spec = &pod.pod.spec;
-        let images = spec
+        let images: Vec<(String, f64)> = spec
             .init_containers
             .iter()
             .chain(&spec.containers)
@@ -62,6 +62,13 @@ impl PreScore for ImageLocality {
             .collect();
         let containers =
             i64::try_from(spec.init_containers.len() + spec.containers.len()).unwrap_or(i64::MAX);
+        if images
+            .iter()
+            .all(|(_, spread): &(String, f64)| *spread == 0.0)
+        {
+            // No node has any of the images: every node scores 0.
+            return Status::skip();
+        }
         state.write(Images { images, containers });
         Status::success()
     }

@@ -64,7 +64,9 @@ pub fn default_profile() -> Profile {
     p.pre_filter.push(spread.clone());
     p.pre_filter.push(affinity.clone());
     p.filter.push(Arc::new(NodeUnschedulable));
-    p.filter.push(Arc::new(NodeName));
+    let node_name = Arc::new(NodeName);
+    p.pre_filter.push(node_name.clone());
+    p.filter.push(node_name);
     p.filter.push(taint.clone());
     p.filter.push(node_affinity.clone());
     p.filter.push(ports);

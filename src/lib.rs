@@ -5,4 +5,5 @@
 
 pub use keel_controllers as controllers;
 pub use keel_core as core;
+pub use keel_runtime as runtime;
 pub use keel_scheduler as scheduler;

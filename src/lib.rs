@@ -5,5 +5,6 @@
 
 pub use keel_controllers as controllers;
 pub use keel_core as core;
+pub use keel_node as node;
 pub use keel_runtime as runtime;
 pub use keel_scheduler as scheduler;

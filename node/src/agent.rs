@@ -1,0 +1,807 @@
+//! [`NodeAgent`]: the kubelet role. Registers the Node and renews its Lease, watches
+//! the pods bound to it, and drives each towards its spec through the runtime and
+//! network plug-ins — level-triggered: every pod change, container event and backoff
+//! timer queues the pod, and one sync compares the pod with what runs.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use futures::StreamExt;
+use keel_controllers::runtime::WorkQueue;
+use keel_core::Error;
+use keel_core::api::{Container, HostIp, Pod, PodIp, PodStatus};
+use keel_core::client::watcher::{self, Event};
+use keel_core::client::{Api, Client, DeleteParams, ListParams, Preconditions};
+use keel_runtime::{
+    ContainerConfig, ContainerFilter, ContainerRuntime, ContainerState, NetworkPlugin, PodNetwork,
+    SandboxConfig, SandboxState,
+};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::config::NodeConfig;
+use crate::register;
+use crate::status::{self, Observed};
+
+/// `namespace/name`.
+type PodKey = (String, String);
+
+fn key_of(pod: &Pod) -> PodKey {
+    (
+        pod.metadata.namespace.clone().unwrap_or_default(),
+        pod.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+/// One container the agent started for a pod.
+#[derive(Clone, Debug, Default)]
+struct Tracked {
+    id: Option<String>,
+    restarts: u32,
+    /// Restarts counted for the backoff (reset after a long run).
+    backoff_level: u32,
+    last: Option<ContainerState>,
+    waiting: Option<(String, String)>,
+    /// The current instance's state as last read from the runtime.
+    state: Option<ContainerState>,
+}
+
+/// What runs for one pod.
+#[derive(Clone, Debug, Default)]
+struct PodRuntime {
+    uid: String,
+    sandbox: Option<String>,
+    network: Option<PodNetwork>,
+    containers: HashMap<String, Tracked>,
+    rejected: Option<(String, String)>,
+}
+
+struct Shared {
+    client: Client,
+    config: NodeConfig,
+    runtime: Arc<dyn ContainerRuntime>,
+    network: Arc<dyn NetworkPlugin>,
+    pods: Mutex<HashMap<PodKey, Arc<Pod>>>,
+    state: tokio::sync::Mutex<HashMap<PodKey, PodRuntime>>,
+    by_sandbox: Mutex<HashMap<String, PodKey>>,
+    queue: WorkQueue<PodKey>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The node agent of one node.
+pub struct NodeAgent {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for NodeAgent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeAgent")
+            .field("node", &self.shared.config.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A running agent.
+#[derive(Debug)]
+pub struct NodeAgentHandle {
+    tasks: JoinSet<()>,
+    queue: WorkQueue<PodKey>,
+}
+
+impl NodeAgentHandle {
+    /// Stops the agent (the pods' containers keep running, as when a kubelet stops; a
+    /// new agent on the same runtime adopts them).
+    pub async fn shutdown(mut self) {
+        self.queue.shut_down();
+        self.tasks.shutdown().await;
+    }
+}
+
+impl NodeAgent {
+    /// An agent for the node `config` describes, running pods through `runtime` and
+    /// `network`.
+    pub fn new(
+        client: &Client,
+        config: NodeConfig,
+        runtime: Arc<dyn ContainerRuntime>,
+        network: Arc<dyn NetworkPlugin>,
+    ) -> NodeAgent {
+        NodeAgent {
+            shared: Arc::new(Shared {
+                client: client.clone(),
+                config,
+                runtime,
+                network,
+                pods: Mutex::new(HashMap::new()),
+                state: tokio::sync::Mutex::new(HashMap::new()),
+                by_sandbox: Mutex::new(HashMap::new()),
+                queue: WorkQueue::new(),
+            }),
+        }
+    }
+
+    /// Registers the Node, adopts what the runtime already runs, and starts the loops.
+    pub async fn start(self) -> Result<NodeAgentHandle, Error> {
+        let shared = self.shared;
+        let node = register::register(&shared.client, &shared.config).await?;
+        register::renew_lease(&shared.client, &shared.config, node.metadata.uid.as_deref()).await?;
+        recover(&shared).await;
+        let mut tasks = JoinSet::new();
+        tasks.spawn(heartbeat(shared.clone(), node.metadata.uid.clone()));
+        tasks.spawn(watch_pods(shared.clone()));
+        tasks.spawn(follow_runtime(shared.clone()));
+        for _ in 0..shared.config.workers.max(1) {
+            tasks.spawn(work(shared.clone()));
+        }
+        Ok(NodeAgentHandle {
+            queue: shared.queue.clone(),
+            tasks,
+        })
+    }
+}
+
+/// Rebuilds the per-pod state from the runtime alone (after an agent restart).
+async fn recover(shared: &Shared) {
+    let Ok(sandboxes) = shared.runtime.list_pod_sandboxes().await else {
+        return;
+    };
+    let mut state = shared.state.lock().await;
+    for sb in sandboxes
+        .into_iter()
+        .filter(|s| s.state == SandboxState::Ready)
+    {
+        let key = (sb.config.namespace.clone(), sb.config.name.clone());
+        let mut pr = PodRuntime {
+            uid: sb.config.uid.clone(),
+            sandbox: Some(sb.id.clone()),
+            network: shared.network.status(&sb.id).await.ok().flatten(),
+            ..PodRuntime::default()
+        };
+        let filter = ContainerFilter {
+            sandbox_id: Some(sb.id.clone()),
+            running_only: false,
+        };
+        for c in shared
+            .runtime
+            .list_containers(&filter)
+            .await
+            .unwrap_or_default()
+        {
+            let t = pr.containers.entry(c.name.clone()).or_default();
+            if t.id.is_none() || c.attempt >= t.restarts {
+                t.id = Some(c.id.clone());
+                t.restarts = c.attempt;
+                t.backoff_level = c.attempt;
+            }
+        }
+        lock(&shared.by_sandbox).insert(sb.id.clone(), key.clone());
+        state.insert(key.clone(), pr);
+        shared.queue.add(key);
+    }
+}
+
+async fn heartbeat(shared: Arc<Shared>, node_uid: Option<String>) {
+    loop {
+        tokio::time::sleep(shared.config.lease_renew).await;
+        if let Err(e) =
+            register::renew_lease(&shared.client, &shared.config, node_uid.as_deref()).await
+        {
+            tracing::warn!(node = %shared.config.name, error = %e, "renewing the node lease failed");
+        }
+    }
+}
+
+async fn watch_pods(shared: Arc<Shared>) {
+    let params = ListParams::default().fields(&format!("spec.nodeName={}", shared.config.name));
+    let stream = watcher::watcher(Api::<Pod>::all(&shared.client), params);
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(Event::InitApply(p) | Event::Apply(p)) => {
+                let key = key_of(&p);
+                lock(&shared.pods).insert(key.clone(), p);
+                shared.queue.add(key);
+            }
+            Ok(Event::Delete(p)) => {
+                let key = key_of(&p);
+                lock(&shared.pods).remove(&key);
+                shared.queue.add(key);
+            }
+            Ok(Event::InitDone) => {
+                // Pods the runtime runs but the store no longer has: clean them up.
+                let known: Vec<PodKey> = shared.state.lock().await.keys().cloned().collect();
+                for k in known {
+                    shared.queue.add(k);
+                }
+            }
+            Ok(Event::Init) => {}
+            Err(e) => tracing::warn!(node = %shared.config.name, error = %e, "pod watch failed"),
+        }
+    }
+}
+
+async fn follow_runtime(shared: Arc<Shared>) {
+    let mut events = shared.runtime.events();
+    while let Some(e) = events.next().await {
+        let key = lock(&shared.by_sandbox).get(&e.sandbox_id).cloned();
+        if let Some(key) = key {
+            shared.queue.add(key);
+        }
+    }
+}
+
+async fn work(shared: Arc<Shared>) {
+    while let Some(key) = shared.queue.get().await {
+        let pod = lock(&shared.pods).get(&key).cloned();
+        if let Err(e) = sync(&shared, &key, pod).await {
+            tracing::warn!(node = %shared.config.name, pod = ?key, error = %e, "pod sync failed");
+            shared.queue.add_after(key.clone(), Duration::from_secs(1));
+        }
+        shared.queue.done(&key);
+    }
+}
+
+fn grace_period(pod: &Pod) -> Duration {
+    let secs = pod
+        .metadata
+        .deletion_grace_period_seconds
+        .or(pod.spec.termination_grace_period_seconds)
+        .unwrap_or(30);
+    Duration::from_secs(u64::try_from(secs).unwrap_or(0))
+}
+
+/// Stops and removes everything that runs for the pod.
+async fn tear_down(shared: &Shared, pr: &PodRuntime, grace: Duration) -> Result<(), Error> {
+    let rt_err = |e: keel_runtime::RuntimeError| Error::Store(e.to_string());
+    for t in pr.containers.values() {
+        if let Some(id) = &t.id {
+            match shared.runtime.stop_container(id, grace).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(rt_err(e)),
+            }
+        }
+    }
+    if let Some(sb) = &pr.sandbox {
+        match shared.runtime.remove_pod_sandbox(sb).await {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(rt_err(e)),
+        }
+        shared.network.teardown(sb).await.map_err(rt_err)?;
+        lock(&shared.by_sandbox).remove(sb);
+    }
+    Ok(())
+}
+
+async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<(), Error> {
+    let mut states = shared.state.lock().await;
+    // A pod gone from the store, or replaced by a new one of the same name.
+    let stale = states.get(key).is_some_and(|pr| {
+        pod.as_ref()
+            .is_none_or(|p| p.metadata.uid.as_deref() != Some(pr.uid.as_str()))
+    });
+    if stale && let Some(pr) = states.remove(key) {
+        tear_down(shared, &pr, Duration::ZERO).await?;
+    }
+    let Some(pod) = pod else {
+        return Ok(());
+    };
+    if pod.metadata.deletion_timestamp.is_some() {
+        if let Some(pr) = states.remove(key) {
+            drop(states);
+            tear_down(shared, &pr, grace_period(&pod)).await?;
+        } else {
+            drop(states);
+        }
+        let params = DeleteParams {
+            grace_period_seconds: Some(0),
+            preconditions: Some(Preconditions {
+                uid: pod.metadata.uid.clone(),
+                resource_version: None,
+            }),
+            ..DeleteParams::default()
+        };
+        match Api::<Pod>::namespaced(&shared.client, &key.0)
+            .delete(&key.1, &params)
+            .await
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_not_found() || e.is_conflict() => return Ok(()),
+            Err(e) => return Err(e),
+        }
+    }
+    let pr = states.entry(key.clone()).or_insert_with(|| PodRuntime {
+        uid: pod.metadata.uid.clone().unwrap_or_default(),
+        ..PodRuntime::default()
+    });
+    if pr.rejected.is_some() {
+        return Ok(());
+    }
+    let terminal = matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded" | "Failed")
+    );
+    if terminal {
+        // Nothing restarts in a finished pod; its sandbox goes.
+        if let Some(sb) = pr.sandbox.clone() {
+            let _ = shared.runtime.stop_pod_sandbox(&sb).await;
+        }
+        return Ok(());
+    }
+    if pr.sandbox.is_none() {
+        if let Some(reason) = admit(shared, &pod, &states_without(&states, key)) {
+            let pr = states.get_mut(key).expect("inserted above");
+            pr.rejected = Some(reason.clone());
+            drop(states);
+            return write_rejection(shared, &pod, &reason).await;
+        }
+        let pr = states.get_mut(key).expect("inserted above");
+        let config = SandboxConfig {
+            namespace: key.0.clone(),
+            name: key.1.clone(),
+            uid: pr.uid.clone(),
+            hostname: Some(pod.spec.hostname.clone().unwrap_or_else(|| key.1.clone())),
+            labels: pod.metadata.labels.clone(),
+        };
+        let rt_err = |e: keel_runtime::RuntimeError| Error::Store(e.to_string());
+        let sb = shared
+            .runtime
+            .run_pod_sandbox(&config)
+            .await
+            .map_err(rt_err)?;
+        lock(&shared.by_sandbox).insert(sb.clone(), key.clone());
+        pr.sandbox = Some(sb.clone());
+        pr.network = Some(
+            shared
+                .network
+                .setup(&key.0, &key.1, &sb)
+                .await
+                .map_err(rt_err)?,
+        );
+    }
+    let pr = states.get_mut(key).expect("inserted above");
+    let outcome = drive(shared, &pod, pr).await;
+    let observed_status = build_status(shared, &pod, pr, &outcome);
+    drop(states);
+    if let Some(after) = outcome.resync_after {
+        shared.queue.add_after(key.clone(), after);
+    }
+    write_status(shared, &pod, observed_status).await
+}
+
+fn states_without(states: &HashMap<PodKey, PodRuntime>, key: &PodKey) -> Vec<PodKey> {
+    states
+        .iter()
+        .filter(|(k, pr)| *k != key && pr.rejected.is_none())
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// Kubelet admission: the pod's requests must fit beside the pods admitted before it.
+fn admit(shared: &Shared, pod: &Pod, others: &[PodKey]) -> Option<(String, String)> {
+    let cfg = &shared.config;
+    let pods = lock(&shared.pods);
+    let mut used_cpu = 0;
+    let mut used_mem = 0;
+    for k in others {
+        if let Some(p) = pods.get(k) {
+            let r = p.spec.resource_requests();
+            used_cpu += r
+                .get("cpu")
+                .map_or(0, keel_core::quantity::Quantity::milli_value);
+            used_mem += r
+                .get("memory")
+                .map_or(0, keel_core::quantity::Quantity::value);
+        }
+    }
+    let req = pod.spec.resource_requests();
+    let want_cpu = req
+        .get("cpu")
+        .map_or(0, keel_core::quantity::Quantity::milli_value);
+    let want_mem = req
+        .get("memory")
+        .map_or(0, keel_core::quantity::Quantity::value);
+    let cap_cpu = cfg
+        .cpu
+        .parse::<keel_core::quantity::Quantity>()
+        .map_or(0, |q| q.milli_value());
+    let cap_mem = cfg
+        .memory
+        .parse::<keel_core::quantity::Quantity>()
+        .map_or(0, |q| q.value());
+    let count = i64::try_from(others.len()).unwrap_or(i64::MAX);
+    let reject = |resource: &str, requested: i64, used: i64, capacity: i64| {
+        Some((
+            format!("OutOf{resource}"),
+            format!(
+                "Pod was rejected: Node didn't have enough resource: {resource}, requested: {requested}, used: {used}, capacity: {capacity}"
+            ),
+        ))
+    };
+    if count + 1 > cfg.max_pods {
+        return reject("pods", 1, count, cfg.max_pods);
+    }
+    if want_cpu > 0 && used_cpu + want_cpu > cap_cpu {
+        return reject("cpu", want_cpu, used_cpu, cap_cpu);
+    }
+    if want_mem > 0 && used_mem + want_mem > cap_mem {
+        return reject("memory", want_mem, used_mem, cap_mem);
+    }
+    None
+}
+
+/// What one pass over the containers found.
+#[derive(Debug, Default)]
+struct Outcome {
+    init_done: bool,
+    init_failed: bool,
+    resync_after: Option<Duration>,
+}
+
+fn restarts_on(policy: &str, exit_code: i32, init: bool) -> bool {
+    match policy {
+        "Never" => false,
+        "OnFailure" => exit_code != 0,
+        _ => !init || exit_code != 0,
+    }
+}
+
+fn env_for(pod: &Pod, c: &Container, network: Option<&PodNetwork>) -> Vec<(String, String)> {
+    let mut env = vec![
+        (
+            "POD_NAME".to_owned(),
+            pod.metadata.name.clone().unwrap_or_default(),
+        ),
+        (
+            "POD_NAMESPACE".to_owned(),
+            pod.metadata.namespace.clone().unwrap_or_default(),
+        ),
+        (
+            "POD_IP".to_owned(),
+            network
+                .and_then(|n| n.ips().first().cloned())
+                .unwrap_or_default(),
+        ),
+        (
+            "NODE_NAME".to_owned(),
+            pod.spec.node_name.clone().unwrap_or_default(),
+        ),
+    ];
+    for e in &c.env {
+        if let Some(v) = &e.value {
+            env.push((e.name.clone(), v.clone()));
+        }
+    }
+    env
+}
+
+/// Starts (or restarts) container `c` as attempt `attempt`.
+async fn start(
+    shared: &Shared,
+    pod: &Pod,
+    sandbox: &str,
+    network: Option<&PodNetwork>,
+    c: &Container,
+    t: &mut Tracked,
+    attempt: u32,
+) {
+    let image = c.image.clone().unwrap_or_default();
+    if let Err(e) = shared.runtime.pull_image(&image).await {
+        t.waiting = Some(("ErrImagePull".into(), e.to_string()));
+        return;
+    }
+    if let Some(old) = t.id.take() {
+        let _ = shared.runtime.remove_container(&old).await;
+    }
+    let config = ContainerConfig {
+        name: c.name.clone(),
+        image,
+        command: c.command.clone(),
+        args: c.args.clone(),
+        env: env_for(pod, c, network),
+        working_dir: c.working_dir.clone(),
+        attempt,
+        ..ContainerConfig::default()
+    };
+    match shared.runtime.create_container(sandbox, &config).await {
+        Ok(id) => {
+            t.id = Some(id.clone());
+            t.restarts = attempt;
+            t.waiting = None;
+            if let Err(e) = shared.runtime.start_container(&id).await {
+                t.waiting = Some(("RunContainerError".into(), e.to_string()));
+            }
+        }
+        Err(e) => t.waiting = Some(("CreateContainerError".into(), e.to_string())),
+    }
+}
+
+/// Brings one container towards running (or finished); returns its current state and,
+/// when it waits for a backoff, how long.
+async fn drive_one(
+    shared: &Shared,
+    pod: &Pod,
+    pr: &mut PodRuntime,
+    c: &Container,
+    init: bool,
+) -> (Option<ContainerState>, Option<Duration>) {
+    let (state, retry) = drive_inner(shared, pod, pr, c, init).await;
+    if let Some(t) = pr.containers.get_mut(&c.name) {
+        t.state.clone_from(&state);
+    }
+    (state, retry)
+}
+
+async fn drive_inner(
+    shared: &Shared,
+    pod: &Pod,
+    pr: &mut PodRuntime,
+    c: &Container,
+    init: bool,
+) -> (Option<ContainerState>, Option<Duration>) {
+    let sandbox = pr.sandbox.clone().unwrap_or_default();
+    let network = pr.network;
+    let policy = pod
+        .spec
+        .restart_policy
+        .clone()
+        .unwrap_or_else(|| "Always".into());
+    let t = pr.containers.entry(c.name.clone()).or_default();
+    let current = match &t.id {
+        Some(id) => shared
+            .runtime
+            .container_status(id)
+            .await
+            .ok()
+            .map(|s| s.state),
+        None => None,
+    };
+    match current {
+        None => {
+            let attempt = if t.id.is_some() { t.restarts + 1 } else { 0 };
+            start(shared, pod, &sandbox, network.as_ref(), c, t, attempt).await;
+            let state = match &t.id {
+                Some(id) => shared
+                    .runtime
+                    .container_status(id)
+                    .await
+                    .ok()
+                    .map(|s| s.state),
+                None => None,
+            };
+            let retry = t
+                .waiting
+                .is_some()
+                .then(|| shared.config.backoff(t.backoff_level.max(1)));
+            (state, retry)
+        }
+        Some(ContainerState::Exited {
+            exit_code,
+            finished_at,
+            started_at,
+            ..
+        }) if restarts_on(&policy, exit_code, init) => {
+            let ran =
+                started_at.map_or(Duration::ZERO, |s| finished_at.saturating_duration_since(s));
+            if ran >= shared.config.backoff_reset {
+                t.backoff_level = 0;
+            }
+            let delay = if t.backoff_level == 0 {
+                Duration::ZERO
+            } else {
+                shared.config.backoff(t.backoff_level)
+            };
+            let due = finished_at + delay;
+            let now = Instant::now();
+            let exited = current.clone().unwrap_or(ContainerState::Created);
+            if now < due {
+                t.last = Some(exited);
+                t.waiting = Some((
+                    "CrashLoopBackOff".into(),
+                    format!(
+                        "back-off {}s restarting failed container={} pod={}",
+                        delay.as_secs(),
+                        c.name,
+                        pod.metadata.name.as_deref().unwrap_or("")
+                    ),
+                ));
+                return (current, Some(due - now));
+            }
+            t.last = Some(exited);
+            t.backoff_level += 1;
+            let attempt = t.restarts + 1;
+            start(shared, pod, &sandbox, network.as_ref(), c, t, attempt).await;
+            let state = match &t.id {
+                Some(id) => shared
+                    .runtime
+                    .container_status(id)
+                    .await
+                    .ok()
+                    .map(|s| s.state),
+                None => None,
+            };
+            (state, None)
+        }
+        other => {
+            t.waiting = None;
+            (other, None)
+        }
+    }
+}
+
+async fn drive(shared: &Shared, pod: &Pod, pr: &mut PodRuntime) -> Outcome {
+    let mut out = Outcome::default();
+    let mut earliest: Option<Duration> = None;
+    let mut note = |d: Option<Duration>| {
+        if let Some(d) = d {
+            earliest = Some(earliest.map_or(d, |e: Duration| e.min(d)));
+        }
+    };
+    out.init_done = true;
+    for c in &pod.spec.init_containers {
+        let (state, retry) = drive_one(shared, pod, pr, c, true).await;
+        note(retry);
+        match state {
+            Some(ContainerState::Exited { exit_code: 0, .. }) => {}
+            Some(ContainerState::Exited { exit_code, .. })
+                if !restarts_on(
+                    pod.spec.restart_policy.as_deref().unwrap_or("Always"),
+                    exit_code,
+                    true,
+                ) =>
+            {
+                out.init_done = false;
+                out.init_failed = true;
+                break;
+            }
+            _ => {
+                out.init_done = false;
+                break;
+            }
+        }
+    }
+    if out.init_done {
+        for c in &pod.spec.containers {
+            let (_, retry) = drive_one(shared, pod, pr, c, false).await;
+            note(retry);
+        }
+    }
+    out.resync_after = earliest;
+    out
+}
+
+fn build_status(shared: &Shared, pod: &Pod, pr: &PodRuntime, outcome: &Outcome) -> PodStatus {
+    let clock = shared.client.clock();
+    let observe = |c: &Container| -> Observed {
+        let t = pr.containers.get(&c.name).cloned().unwrap_or_default();
+        Observed {
+            name: c.name.clone(),
+            image: c.image.clone().unwrap_or_default(),
+            id: t.id.clone(),
+            state: None,
+            last: t.last.clone(),
+            waiting: t.waiting.clone(),
+            restarts: t.restarts,
+        }
+    };
+    let fill = |mut o: Observed| {
+        o.state = pr.containers.get(&o.name).and_then(|t| t.state.clone());
+        o
+    };
+    let inits: Vec<Observed> = pod
+        .spec
+        .init_containers
+        .iter()
+        .map(|c| fill(observe(c)))
+        .collect();
+    let mains: Vec<Observed> = if outcome.init_done {
+        pod.spec
+            .containers
+            .iter()
+            .map(|c| fill(observe(c)))
+            .collect()
+    } else {
+        pod.spec
+            .containers
+            .iter()
+            .map(|c| Observed {
+                waiting: Some(("PodInitializing".into(), String::new())),
+                ..observe(c)
+            })
+            .collect()
+    };
+    let policy = pod.spec.restart_policy.as_deref().unwrap_or("Always");
+    let phase = status::phase(outcome.init_done, outcome.init_failed, &mains, policy);
+    let now = clock.now();
+    let previous = pod
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let ready = outcome.init_done
+        && !mains.is_empty()
+        && mains.iter().all(|o| {
+            o.waiting.is_none() && o.state.as_ref().is_some_and(ContainerState::is_running)
+        });
+    let ips = pr.network.map(|n| n.ips()).unwrap_or_default();
+    let mut st = pod.status.clone().unwrap_or_default();
+    st.phase = Some(phase.to_owned());
+    st.conditions = vec![
+        status::condition(
+            previous,
+            "PodReadyToStartContainers",
+            pr.sandbox.is_some(),
+            &now,
+        ),
+        status::condition(previous, "Initialized", outcome.init_done, &now),
+        status::condition(previous, "Ready", ready, &now),
+        status::condition(previous, "ContainersReady", ready, &now),
+        status::condition(previous, "PodScheduled", true, &now),
+    ];
+    st.host_ip = Some(shared.config.address.clone());
+    st.host_ips = vec![HostIp {
+        ip: shared.config.address.clone(),
+    }];
+    st.pod_ip = ips.first().cloned();
+    st.pod_ips = ips.into_iter().map(|ip| PodIp { ip }).collect();
+    if st.start_time.is_none() {
+        st.start_time = Some(now);
+    }
+    st.init_container_statuses = inits
+        .iter()
+        .map(|o| status::container_status(clock, o))
+        .collect();
+    st.container_statuses = mains
+        .iter()
+        .map(|o| status::container_status(clock, o))
+        .collect();
+    st.qos_class.get_or_insert_with(|| "BestEffort".into());
+    st
+}
+
+fn strip_times(mut s: PodStatus) -> PodStatus {
+    for c in &mut s.conditions {
+        c.last_transition_time = None;
+        c.last_probe_time = None;
+    }
+    s
+}
+
+async fn write_status(shared: &Shared, pod: &Pod, desired: PodStatus) -> Result<(), Error> {
+    let before = pod.status.as_ref().map(|s| strip_times(s.clone()));
+    if before.as_ref() == Some(&strip_times(desired.clone())) {
+        return Ok(());
+    }
+    let api: Api<Pod> = Api::namespaced(
+        &shared.client,
+        pod.metadata.namespace.as_deref().unwrap_or("default"),
+    );
+    let mut updated = pod.clone();
+    updated.status = Some(desired);
+    match api
+        .replace_status(pod.metadata.name.as_deref().unwrap_or_default(), &updated)
+        .await
+    {
+        Ok(_) => Ok(()),
+        // A newer pod arrives through the watch and is synced again.
+        Err(e) if e.is_conflict() || e.is_not_found() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn write_rejection(
+    shared: &Shared,
+    pod: &Pod,
+    (reason, message): &(String, String),
+) -> Result<(), Error> {
+    let mut st = pod.status.clone().unwrap_or_default();
+    st.phase = Some("Failed".into());
+    st.reason = Some(reason.clone());
+    st.message = Some(message.clone());
+    write_status(shared, pod, st).await
+}

@@ -1,0 +1,10 @@
+//! Keel's node: the agent that runs the pods bound to a node (the kubelet role)
+//! through the `keel-runtime` plug-in points.
+
+mod agent;
+mod config;
+pub mod register;
+pub mod status;
+
+pub use agent::{NodeAgent, NodeAgentHandle};
+pub use config::NodeConfig;

@@ -1,0 +1,364 @@
+//! The node agent with the sim runtime and network, in virtual time: registration and
+//! heartbeats, the pod lifecycle, init containers, restart policies with
+//! CrashLoopBackOff, admission, graceful deletion, and recovery after an agent restart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use keel_core::api::{Lease, Node, Pod};
+use keel_core::client::{Api, Client, DeleteParams, ListParams, watcher};
+use keel_node::{NodeAgent, NodeAgentHandle, NodeConfig};
+use keel_runtime::sim::{Behavior, ClusterCidrs, SimNetwork, SimRuntime};
+use keel_runtime::{ContainerFilter, ContainerRuntime};
+use serde_json::json;
+
+fn network() -> Arc<SimNetwork> {
+    Arc::new(SimNetwork::new(
+        &ClusterCidrs::default().node_cidrs(1).unwrap(),
+    ))
+}
+
+async fn agent_with(
+    client: &Client,
+    runtime: &SimRuntime,
+    network: Arc<SimNetwork>,
+) -> NodeAgentHandle {
+    let cidrs = ClusterCidrs::default().node_cidrs(1).unwrap();
+    let mut config = NodeConfig::new("node-1").capacity("4", "8Gi", 110);
+    config.pod_cidrs = cidrs.iter().map(ToString::to_string).collect();
+    NodeAgent::new(client, config, Arc::new(runtime.clone()), network)
+        .start()
+        .await
+        .unwrap()
+}
+
+async fn agent(client: &Client, runtime: &SimRuntime) -> NodeAgentHandle {
+    agent_with(client, runtime, network()).await
+}
+
+fn pod(name: &str, spec: serde_json::Value) -> Pod {
+    let mut v = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"nodeName": "node-1", "containers": [{"name": "app", "image": "app:1"}]}});
+    if let serde_json::Value::Object(extra) = spec {
+        for (k, val) in extra {
+            v["spec"][k] = val;
+        }
+    }
+    serde_json::from_value(v).unwrap()
+}
+
+async fn until(
+    client: &Client,
+    name: &str,
+    cond: impl Fn(Option<&Pod>) -> bool,
+) -> Option<Arc<Pod>> {
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let changes = watcher::watcher(pods.clone(), ListParams::default());
+    futures::pin_mut!(changes);
+    loop {
+        let p = pods.get_opt(name).await.unwrap();
+        if cond(p.as_deref()) {
+            return p;
+        }
+        changes.next().await;
+    }
+}
+
+fn phase(p: Option<&Pod>) -> &str {
+    p.and_then(|p| p.status.as_ref())
+        .and_then(|s| s.phase.as_deref())
+        .unwrap_or("")
+}
+
+fn restarts(p: &Pod) -> i32 {
+    p.status.as_ref().map_or(0, |s| {
+        s.container_statuses.first().map_or(0, |c| c.restart_count)
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_node_registers_and_heartbeats() {
+    let client = Client::in_memory();
+    let handle = agent(&client, &SimRuntime::new()).await;
+    let node = Api::<Node>::all(&client).get("node-1").await.unwrap();
+    let status = node.status.as_ref().unwrap();
+    assert_eq!(status.allocatable["cpu"].to_string(), "4");
+    assert_eq!(status.allocatable["pods"].to_string(), "110");
+    assert!(
+        status
+            .conditions
+            .iter()
+            .any(|c| c.type_ == "Ready" && c.status == "True")
+    );
+    assert_eq!(node.spec.pod_cidrs, ["10.244.1.0/24", "fd00:10:244:1::/64"]);
+    let leases: Api<Lease> = Api::namespaced(&client, "kube-node-lease");
+    let first = leases
+        .get("node-1")
+        .await
+        .unwrap()
+        .spec
+        .renew_time
+        .clone()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let changes = watcher::watcher(leases.clone(), ListParams::default());
+    futures::pin_mut!(changes);
+    loop {
+        let now = leases
+            .get("node-1")
+            .await
+            .unwrap()
+            .spec
+            .renew_time
+            .clone()
+            .unwrap();
+        if now.0 > first.0 {
+            break;
+        }
+        changes.next().await;
+    }
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(10),
+        "renewed every 10 s"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bound_pod_runs_and_reports_its_status() {
+    let client = Client::in_memory();
+    let handle = agent(&client, &SimRuntime::new()).await;
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&pod("web", json!({})))
+        .await
+        .unwrap();
+    let p = until(&client, "web", |p| {
+        phase(p) == "Running" && p.is_some_and(Pod::is_ready)
+    })
+    .await
+    .unwrap();
+    let st = p.status.as_ref().unwrap();
+    assert_eq!(
+        st.pod_ips.iter().map(|i| i.ip.as_str()).collect::<Vec<_>>(),
+        ["10.244.1.2", "fd00:10:244:1::2"]
+    );
+    assert_eq!(st.pod_ip.as_deref(), Some("10.244.1.2"));
+    for c in ["PodScheduled", "Initialized", "ContainersReady", "Ready"] {
+        assert_eq!(p.condition(c), Some("True"), "{c}");
+    }
+    let cs = &st.container_statuses[0];
+    assert!(cs.ready && cs.state.as_ref().unwrap().running.is_some());
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn init_containers_run_first_in_order() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior("setup:1", Behavior::exit_after(Duration::from_secs(5), 0));
+    let handle = agent(&client, &rt).await;
+    let spec = json!({"initContainers": [{"name": "one", "image": "setup:1"}, {"name": "two", "image": "setup:1"}]});
+    let start = tokio::time::Instant::now();
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&pod("inits", spec))
+        .await
+        .unwrap();
+    let p = until(&client, "inits", |p| {
+        p.is_some_and(|p| p.condition("Initialized") == Some("False"))
+    })
+    .await
+    .unwrap();
+    assert_eq!(phase(Some(&p)), "Pending");
+    let p = until(&client, "inits", |p| phase(p) == "Running")
+        .await
+        .unwrap();
+    assert!(
+        start.elapsed() >= Duration::from_secs(10),
+        "both init containers ran, one after the other"
+    );
+    let inits = &p.status.as_ref().unwrap().init_container_statuses;
+    assert!(inits.iter().all(|c| {
+        c.state
+            .as_ref()
+            .unwrap()
+            .terminated
+            .as_ref()
+            .is_some_and(|t| t.exit_code == 0)
+    }));
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_always_backs_off_in_a_crash_loop() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior("crashy:1", Behavior::crash_after(Duration::from_secs(1)));
+    let handle = agent(&client, &rt).await;
+    let mut p = pod("crashy", json!({}));
+    p.spec.containers[0].image = Some("crashy:1".into());
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&p)
+        .await
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    let mut seen = Vec::new();
+    for n in 1..=4 {
+        let p = until(&client, "crashy", |p| p.is_some_and(|p| restarts(p) >= n))
+            .await
+            .unwrap();
+        seen.push(start.elapsed().as_secs());
+        assert_eq!(phase(Some(&p)), "Running");
+    }
+    // Crashes 1 s after each start; restarts after 0, 10, 20, 40 s of backoff.
+    assert_eq!(seen, [1, 12, 33, 74]);
+    let p = until(&client, "crashy", |p| {
+        p.is_some_and(|p| {
+            p.status.as_ref().unwrap().container_statuses[0]
+                .state
+                .as_ref()
+                .unwrap()
+                .waiting
+                .is_some()
+        })
+    })
+    .await
+    .unwrap();
+    let waiting = p.status.as_ref().unwrap().container_statuses[0]
+        .state
+        .clone()
+        .unwrap()
+        .waiting
+        .unwrap();
+    assert_eq!(waiting.reason.as_deref(), Some("CrashLoopBackOff"));
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn never_and_on_failure_end_the_pod() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior("fails:1", Behavior::exit_after(Duration::from_secs(2), 3));
+    rt.set_image_behavior("works:1", Behavior::exit_after(Duration::from_secs(2), 0));
+    let handle = agent(&client, &rt).await;
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    let mut failed = pod("failed", json!({"restartPolicy": "Never"}));
+    failed.spec.containers[0].image = Some("fails:1".into());
+    let mut done = pod("done", json!({"restartPolicy": "OnFailure"}));
+    done.spec.containers[0].image = Some("works:1".into());
+    pods.create(&failed).await.unwrap();
+    pods.create(&done).await.unwrap();
+    let p = until(&client, "failed", |p| phase(p) == "Failed")
+        .await
+        .unwrap();
+    let t = p.status.as_ref().unwrap().container_statuses[0]
+        .state
+        .clone()
+        .unwrap()
+        .terminated
+        .unwrap();
+    assert_eq!((t.exit_code, t.reason.as_deref()), (3, Some("Error")));
+    let p = until(&client, "done", |p| phase(p) == "Succeeded")
+        .await
+        .unwrap();
+    assert_eq!(restarts(&p), 0);
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn pods_that_do_not_fit_are_rejected() {
+    let client = Client::in_memory();
+    let handle = agent(&client, &SimRuntime::new()).await;
+    let mut big = pod("big", json!({}));
+    big.spec.containers[0].resources =
+        serde_json::from_value(json!({"requests": {"cpu": "8"}})).unwrap();
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&big)
+        .await
+        .unwrap();
+    let p = until(&client, "big", |p| phase(p) == "Failed")
+        .await
+        .unwrap();
+    let st = p.status.as_ref().unwrap();
+    assert_eq!(st.reason.as_deref(), Some("OutOfcpu"));
+    assert_eq!(
+        st.message.as_deref(),
+        Some(
+            "Pod was rejected: Node didn't have enough resource: cpu, requested: 8000, used: 0, capacity: 4000"
+        )
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn deletion_stops_containers_within_the_grace_period_then_removes_the_pod() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior("stubborn:1", Behavior::run_forever().ignoring_sigterm());
+    let handle = agent(&client, &rt).await;
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    let mut p = pod("stubborn", json!({"terminationGracePeriodSeconds": 20}));
+    p.spec.containers[0].image = Some("stubborn:1".into());
+    pods.create(&p).await.unwrap();
+    until(&client, "stubborn", |p| phase(p) == "Running").await;
+    let start = tokio::time::Instant::now();
+    pods.delete("stubborn", &DeleteParams::default())
+        .await
+        .unwrap();
+    until(&client, "stubborn", |p| p.is_none()).await;
+    assert_eq!(
+        start.elapsed(),
+        Duration::from_secs(20),
+        "killed when the grace period ended"
+    );
+    assert!(
+        rt.list_pod_sandboxes().await.unwrap().is_empty(),
+        "nothing left in the runtime"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_agent_adopts_what_runs() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    let net = network();
+    let handle = agent_with(&client, &rt, net.clone()).await;
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    for name in ["a", "b"] {
+        pods.create(&pod(name, json!({}))).await.unwrap();
+        until(&client, name, |p| phase(p) == "Running").await;
+    }
+    handle.shutdown().await;
+    let again = agent_with(&client, &rt, net).await;
+    pods.create(&pod("c", json!({}))).await.unwrap();
+    until(&client, "c", |p| phase(p) == "Running").await;
+    let all = rt
+        .list_containers(&ContainerFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3, "no duplicates: {all:?}");
+    assert_eq!(rt.list_pod_sandboxes().await.unwrap().len(), 3);
+    let mut ips = std::collections::BTreeSet::new();
+    for n in ["a", "b", "c"] {
+        ips.insert(
+            pods.get(n)
+                .await
+                .unwrap()
+                .status
+                .as_ref()
+                .unwrap()
+                .pod_ip
+                .clone()
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        ips.len(),
+        3,
+        "no address handed out twice across the restart"
+    );
+    again.shutdown().await;
+}

@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::config::NodeConfig;
+use crate::probe::{ProbeState, Prober, RuntimeProber, Timing, action};
 use crate::register;
 use crate::status::{self, Observed};
 
@@ -45,6 +46,8 @@ struct Tracked {
     waiting: Option<(String, String)>,
     /// The current instance's state as last read from the runtime.
     state: Option<ContainerState>,
+    /// The current instance's probes.
+    probes: ProbeState,
 }
 
 /// What runs for one pod.
@@ -62,6 +65,7 @@ struct Shared {
     config: NodeConfig,
     runtime: Arc<dyn ContainerRuntime>,
     network: Arc<dyn NetworkPlugin>,
+    prober: Arc<dyn Prober>,
     pods: Mutex<HashMap<PodKey, Arc<Pod>>>,
     state: tokio::sync::Mutex<HashMap<PodKey, PodRuntime>>,
     by_sandbox: Mutex<HashMap<String, PodKey>>,
@@ -114,6 +118,7 @@ impl NodeAgent {
             shared: Arc::new(Shared {
                 client: client.clone(),
                 config,
+                prober: Arc::new(RuntimeProber::new(runtime.clone())),
                 runtime,
                 network,
                 pods: Mutex::new(HashMap::new()),
@@ -122,6 +127,17 @@ impl NodeAgent {
                 queue: WorkQueue::new(),
             }),
         }
+    }
+
+    /// Runs probes with `prober` (default: [`RuntimeProber`], every probe an exec in
+    /// the container, as the sim runtime answers them; use
+    /// [`NetworkProber`](crate::probe::NetworkProber) with real processes).
+    #[must_use]
+    pub fn with_prober(mut self, prober: Arc<dyn Prober>) -> NodeAgent {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.prober = prober;
+        }
+        self
     }
 
     /// Registers the Node, adopts what the runtime already runs, and starts the loops.
@@ -513,6 +529,7 @@ async fn start(
             t.id = Some(id.clone());
             t.restarts = attempt;
             t.waiting = None;
+            t.probes = ProbeState::default();
             if let Err(e) = shared.runtime.start_container(&id).await {
                 t.waiting = Some(("RunContainerError".into(), e.to_string()));
             }
@@ -627,11 +644,122 @@ async fn drive_inner(
             };
             (state, None)
         }
+        Some(ContainerState::Running { started_at }) => {
+            t.waiting = None;
+            let id = t.id.clone().unwrap_or_default();
+            let ip = network
+                .and_then(|n| n.ips().first().cloned())
+                .unwrap_or_default();
+            let next = probe(shared, pod, c, &id, &ip, started_at, &mut t.probes).await;
+            (Some(ContainerState::Running { started_at }), next)
+        }
         other => {
             t.waiting = None;
             (other, None)
         }
     }
+}
+
+/// Runs one probe if it is due: `Err(wait)` until then, `Ok(passed)` once run.
+#[allow(clippy::too_many_arguments)]
+async fn check(
+    shared: &Shared,
+    p: &keel_core::api::Probe,
+    c: &Container,
+    id: &str,
+    ip: &str,
+    started: Instant,
+    tally: &mut crate::probe::Tally,
+    now: Instant,
+) -> Result<bool, Duration> {
+    let timing = Timing::of(p);
+    if let Some(wait) = tally.due(started, &timing, now) {
+        return Err(wait);
+    }
+    let passed = match action(p, c, ip) {
+        Some(a) => shared.prober.probe(id, &a, timing.timeout).await,
+        None => true,
+    };
+    tally.record(passed, now, &timing);
+    Ok(passed)
+}
+
+/// Runs the container's due probes; kills it when startup or liveness fails; returns
+/// when the next probe is due.
+async fn probe(
+    shared: &Shared,
+    pod: &Pod,
+    c: &Container,
+    id: &str,
+    ip: &str,
+    started: Instant,
+    st: &mut ProbeState,
+) -> Option<Duration> {
+    let now = Instant::now();
+    let mut next: Option<Duration> = None;
+    let mut soonest = |d: Duration| next = Some(next.map_or(d, |n: Duration| n.min(d)));
+    let kill = |grace: Option<i64>| {
+        let runtime = shared.runtime.clone();
+        let id = id.to_owned();
+        let grace = Duration::from_secs(
+            u64::try_from(
+                grace
+                    .or(pod.spec.termination_grace_period_seconds)
+                    .unwrap_or(30),
+            )
+            .unwrap_or(0),
+        );
+        tokio::spawn(async move {
+            let _ = runtime.stop_container(&id, grace).await;
+        });
+    };
+    if let Some(p) = c.startup_probe.as_deref().filter(|_| !st.started) {
+        let timing = Timing::of(p);
+        match check(shared, p, c, id, ip, started, &mut st.startup, now).await {
+            Err(wait) => soonest(wait),
+            Ok(true) => st.started = true,
+            Ok(false) if st.startup.failures >= timing.failure_threshold => {
+                kill(p.termination_grace_period_seconds);
+                st.ready = false;
+                return None;
+            }
+            Ok(false) => soonest(timing.period),
+        }
+        if !st.started {
+            st.ready = false;
+            return next;
+        }
+    }
+    st.started = true;
+    if let Some(p) = c.liveness_probe.as_deref() {
+        let timing = Timing::of(p);
+        match check(shared, p, c, id, ip, started, &mut st.liveness, now).await {
+            Err(wait) => soonest(wait),
+            Ok(_) if st.liveness.failures >= timing.failure_threshold => {
+                kill(p.termination_grace_period_seconds);
+                st.ready = false;
+                return None;
+            }
+            Ok(_) => soonest(timing.period),
+        }
+    }
+    match c.readiness_probe.as_deref() {
+        None => st.ready = true,
+        Some(p) => {
+            let timing = Timing::of(p);
+            if let Err(wait) = check(shared, p, c, id, ip, started, &mut st.readiness, now).await {
+                soonest(wait);
+            } else {
+                if st.readiness.successes >= timing.success_threshold {
+                    st.ready = true;
+                } else if st.readiness.failures >= timing.failure_threshold {
+                    st.ready = false;
+                }
+                soonest(timing.period);
+            }
+        }
+    }
+    next
 }
 
 async fn drive(shared: &Shared, pod: &Pod, pr: &mut PodRuntime) -> Outcome {
@@ -687,6 +815,7 @@ fn build_status(shared: &Shared, pod: &Pod, pr: &PodRuntime, outcome: &Outcome) 
             last: t.last.clone(),
             waiting: t.waiting.clone(),
             restarts: t.restarts,
+            ready: Some(t.probes.ready),
         }
     };
     let fill = |mut o: Observed| {
@@ -726,7 +855,9 @@ fn build_status(shared: &Shared, pod: &Pod, pr: &PodRuntime, outcome: &Outcome) 
     let ready = outcome.init_done
         && !mains.is_empty()
         && mains.iter().all(|o| {
-            o.waiting.is_none() && o.state.as_ref().is_some_and(ContainerState::is_running)
+            o.waiting.is_none()
+                && o.ready != Some(false)
+                && o.state.as_ref().is_some_and(ContainerState::is_running)
         });
     let ips = pr.network.map(|n| n.ips()).unwrap_or_default();
     let mut st = pod.status.clone().unwrap_or_default();

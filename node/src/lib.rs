@@ -3,6 +3,7 @@
 
 mod agent;
 mod config;
+pub mod probe;
 pub mod register;
 pub mod status;
 

@@ -34,6 +34,8 @@ pub struct Observed {
     pub waiting: Option<(String, String)>,
     /// Restarts so far.
     pub restarts: u32,
+    /// Whether its probes count it ready (`None`: ready whenever it runs).
+    pub ready: Option<bool>,
 }
 
 fn api_state(clock: &Clock, s: &ContainerState, id: Option<&str>) -> ApiState {
@@ -94,7 +96,7 @@ pub fn container_status(clock: &Clock, o: &Observed) -> ApiStatus {
         name: o.name.clone(),
         state: Some(state),
         last_state: o.last.as_ref().map(|l| api_state(clock, l, None)),
-        ready: running,
+        ready: running && o.ready != Some(false),
         restart_count: i32::try_from(o.restarts).unwrap_or(i32::MAX),
         image: o.image.clone(),
         image_id: o.image.clone(),

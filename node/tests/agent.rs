@@ -362,3 +362,110 @@ async fn a_restarted_agent_adopts_what_runs() {
     );
     again.shutdown().await;
 }
+
+fn container_id(p: &Pod) -> String {
+    p.status.as_ref().unwrap().container_statuses[0]
+        .container_id
+        .clone()
+        .unwrap()
+        .trim_start_matches("keel://")
+        .to_owned()
+}
+
+#[tokio::test(start_paused = true)]
+async fn readiness_probes_drive_the_ready_condition() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior("app:1", Behavior::run_forever().failing_probes());
+    let handle = agent(&client, &rt).await;
+    let spec = json!({"containers": [{"name": "app", "image": "app:1",
+        "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 5, "failureThreshold": 1}}]});
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&pod("probed", spec))
+        .await
+        .unwrap();
+    let p = until(&client, "probed", |p| phase(p) == "Running")
+        .await
+        .unwrap();
+    assert_eq!(
+        p.condition("Ready"),
+        Some("False"),
+        "the readiness probe fails"
+    );
+    assert!(!p.status.as_ref().unwrap().container_statuses[0].ready);
+    rt.set_exec_result(&container_id(&p), Some(0));
+    let start = tokio::time::Instant::now();
+    until(&client, "probed", |p| p.is_some_and(Pod::is_ready)).await;
+    assert!(
+        start.elapsed() <= Duration::from_secs(5),
+        "at the next period"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_liveness_probe_restarts_the_container() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    let handle = agent(&client, &rt).await;
+    let spec = json!({"containers": [{"name": "app", "image": "app:1",
+        "livenessProbe": {"exec": {"command": ["check"]}, "initialDelaySeconds": 5, "periodSeconds": 10, "failureThreshold": 3}}]});
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&pod("live", spec))
+        .await
+        .unwrap();
+    let p = until(&client, "live", |p| phase(p) == "Running")
+        .await
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    rt.set_exec_result(&container_id(&p), Some(1));
+    let p = until(&client, "live", |p| p.is_some_and(|p| restarts(p) >= 1))
+        .await
+        .unwrap();
+    // Probed at 5, 15 and 25 s: the third failure kills it; it restarts at once.
+    assert_eq!(start.elapsed(), Duration::from_secs(25));
+    let last = p.status.as_ref().unwrap().container_statuses[0]
+        .last_state
+        .clone()
+        .unwrap();
+    assert!(
+        last.terminated.is_some(),
+        "the killed instance is the last state"
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_startup_probe_holds_back_liveness_until_it_passes() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior("slow:1", Behavior::run_forever().failing_probes());
+    let handle = agent(&client, &rt).await;
+    let spec = json!({"containers": [{"name": "app", "image": "slow:1",
+        "startupProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 10, "failureThreshold": 30},
+        "livenessProbe": {"tcpSocket": {"port": 80}, "periodSeconds": 10, "failureThreshold": 1}}]});
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&pod("slow", spec))
+        .await
+        .unwrap();
+    let p = until(&client, "slow", |p| phase(p) == "Running")
+        .await
+        .unwrap();
+    tokio::time::advance(Duration::from_secs(60)).await;
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    let p2 = Api::<Pod>::namespaced(&client, "default")
+        .get("slow")
+        .await
+        .unwrap();
+    assert_eq!(
+        restarts(&p2),
+        0,
+        "liveness does not run before startup passes"
+    );
+    assert_eq!(p2.condition("Ready"), Some("False"));
+    rt.set_exec_result(&container_id(&p), Some(0));
+    until(&client, "slow", |p| p.is_some_and(Pod::is_ready)).await;
+    handle.shutdown().await;
+}

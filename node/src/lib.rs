@@ -4,6 +4,7 @@
 mod agent;
 mod config;
 pub mod probe;
+pub mod process;
 pub mod register;
 pub mod status;
 

@@ -330,3 +330,39 @@ async fn clones_of_a_client_share_one_value_per_type() {
         &client.shared::<Counter>()
     ));
 }
+
+#[tokio::test]
+async fn loopback_endpoints_are_rejected_unless_the_cluster_runs_local_processes() {
+    let slice: keel_core::api::EndpointSlice = serde_json::from_value(json!({
+        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+        "metadata": {"name": "s", "namespace": "default"},
+        "addressType": "IPv4", "endpoints": [{"addresses": ["127.1.0.2"]}], "ports": [{"port": 80}]
+    }))
+    .unwrap();
+    let strict = Client::in_memory();
+    let err = Api::<keel_core::api::EndpointSlice>::namespaced(&strict, "default")
+        .create(&slice)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("may not be in the loopback range"),
+        "{err}"
+    );
+    let local = Client::builder(MemoryStore::new())
+        .allow_loopback_endpoints(true)
+        .build();
+    Api::<keel_core::api::EndpointSlice>::namespaced(&local, "default")
+        .create(&slice)
+        .await
+        .unwrap();
+    let mut bad = slice.clone();
+    bad.endpoints[0].addresses = vec!["not-an-ip".into()];
+    bad.metadata.name = Some("t".into());
+    assert!(
+        Api::<keel_core::api::EndpointSlice>::namespaced(&local, "default")
+            .create(&bad)
+            .await
+            .is_err(),
+        "other rules still hold"
+    );
+}

@@ -5,6 +5,7 @@ mod agent;
 mod config;
 pub mod probe;
 pub mod process;
+pub mod proxy;
 pub mod register;
 pub mod status;
 

@@ -89,6 +89,7 @@ impl Client {
             seed: 0x6b65_656c,
             chain: admission::Chain::default(),
             kinds: kinds::Kinds::with_builtins(),
+            allow_loopback_endpoints: false,
         }
     }
 
@@ -156,6 +157,7 @@ pub struct ClientBuilder {
     seed: u64,
     chain: admission::Chain,
     kinds: kinds::Kinds,
+    allow_loopback_endpoints: bool,
 }
 
 impl ClientBuilder {
@@ -187,6 +189,16 @@ impl ClientBuilder {
         self
     }
 
+    /// Accepts loopback addresses (`127.0.0.0/8`, `::1`) in EndpointSlices, which
+    /// Kubernetes rejects. A cluster whose pods are local processes gives each pod a
+    /// loopback address of its own, so its endpoints are loopback addresses; only such a
+    /// cluster should turn this on.
+    #[must_use]
+    pub fn allow_loopback_endpoints(mut self, allow: bool) -> Self {
+        self.allow_loopback_endpoints = allow;
+        self
+    }
+
     /// Registers a typed kind.
     #[must_use]
     pub fn register<K: Resource>(self) -> Self {
@@ -204,10 +216,11 @@ impl ClientBuilder {
     /// The client.
     #[must_use]
     pub fn build(self) -> Client {
+        let mut server =
+            server::Server::new(self.store, self.kinds, self.chain, self.clock, self.seed);
+        server.allow_loopback_endpoints = self.allow_loopback_endpoints;
         Client {
-            server: Arc::new(server::Server::new(
-                self.store, self.kinds, self.chain, self.clock, self.seed,
-            )),
+            server: Arc::new(server),
             shared: Arc::default(),
         }
     }

@@ -8,6 +8,7 @@ pub mod process;
 pub mod proxy;
 pub mod register;
 pub mod status;
+pub mod volumes;
 
 pub use agent::{NodeAgent, NodeAgentHandle};
 pub use config::NodeConfig;

@@ -18,7 +18,7 @@ use futures::StreamExt;
 
 use crate::{
     ContainerConfig, ContainerEventKind, ContainerFilter, ContainerRuntime, ContainerState,
-    NetworkPlugin, SandboxConfig, SandboxState,
+    NetworkPlugin, SandboxConfig, SandboxState, VolumePlugin, VolumeRequest,
 };
 
 /// The containers the suite runs on a backend.
@@ -303,4 +303,41 @@ pub async fn network<N: NetworkPlugin>(make: impl Fn() -> N, dual_stack: bool) {
         fresh.teardown(&format!("q{i}")).await.unwrap();
         assert!(n.ipv4.is_some());
     }
+}
+
+/// Runs every volume check on a backend from `make`, provisioning volumes of
+/// `size` bytes (the backend must hold at least three).
+pub async fn volumes<V: VolumePlugin>(make: impl Fn() -> V, size: i64) {
+    let v = make();
+    let request = |name: &str| VolumeRequest {
+        name: name.into(),
+        capacity_bytes: size,
+        ..VolumeRequest::default()
+    };
+    let a = v.provision(&request("a")).await.expect("provision");
+    assert!(a.capacity_bytes >= size, "at least the size asked for");
+    assert_eq!(
+        v.provision(&request("a")).await.unwrap(),
+        a,
+        "provisioning is idempotent"
+    );
+    let b = v.provision(&request("b")).await.unwrap();
+    assert_ne!(a.handle, b.handle);
+    v.attach(&a.handle, "node-1").await.expect("attach");
+    let path = v.mount(&a.handle, "pod-1").await.expect("mount");
+    assert!(!path.is_empty());
+    assert!(
+        v.delete(&a.handle).await.is_err(),
+        "a mounted volume cannot be deleted"
+    );
+    v.unmount(&a.handle, "pod-1").await.expect("unmount");
+    v.detach(&a.handle, "node-1").await.expect("detach");
+    v.delete(&a.handle).await.expect("delete");
+    assert!(
+        v.mount(&a.handle, "pod-1")
+            .await
+            .is_err_and(|e| e.is_not_found())
+    );
+    assert!(v.delete(&a.handle).await.is_err_and(|e| e.is_not_found()));
+    v.delete(&b.handle).await.unwrap();
 }

@@ -467,35 +467,6 @@ fn restarts_on(policy: &str, exit_code: i32, init: bool) -> bool {
     }
 }
 
-fn env_for(pod: &Pod, c: &Container, network: Option<&PodNetwork>) -> Vec<(String, String)> {
-    let mut env = vec![
-        (
-            "POD_NAME".to_owned(),
-            pod.metadata.name.clone().unwrap_or_default(),
-        ),
-        (
-            "POD_NAMESPACE".to_owned(),
-            pod.metadata.namespace.clone().unwrap_or_default(),
-        ),
-        (
-            "POD_IP".to_owned(),
-            network
-                .and_then(|n| n.ips().first().cloned())
-                .unwrap_or_default(),
-        ),
-        (
-            "NODE_NAME".to_owned(),
-            pod.spec.node_name.clone().unwrap_or_default(),
-        ),
-    ];
-    for e in &c.env {
-        if let Some(v) = &e.value {
-            env.push((e.name.clone(), v.clone()));
-        }
-    }
-    env
-}
-
 /// Starts (or restarts) container `c` as attempt `attempt`.
 async fn start(
     shared: &Shared,
@@ -511,6 +482,19 @@ async fn start(
         t.waiting = Some(("ErrImagePull".into(), e.to_string()));
         return;
     }
+    let pod_ip = network
+        .and_then(|n| n.ips().first().cloned())
+        .unwrap_or_default();
+    let env =
+        match crate::env::container_env(&shared.client, pod, c, &pod_ip, &shared.config.address)
+            .await
+        {
+            Ok(env) => env,
+            Err(message) => {
+                t.waiting = Some(("CreateContainerConfigError".into(), message));
+                return;
+            }
+        };
     if let Some(old) = t.id.take() {
         let _ = shared.runtime.remove_container(&old).await;
     }
@@ -519,7 +503,7 @@ async fn start(
         image,
         command: c.command.clone(),
         args: c.args.clone(),
-        env: env_for(pod, c, network),
+        env,
         working_dir: c.working_dir.clone(),
         attempt,
         ..ContainerConfig::default()
@@ -642,7 +626,11 @@ async fn drive_inner(
                     .map(|s| s.state),
                 None => None,
             };
-            (state, None)
+            let retry = t
+                .waiting
+                .is_some()
+                .then(|| shared.config.backoff(t.backoff_level.max(1)));
+            (state, retry)
         }
         Some(ContainerState::Running { started_at }) => {
             t.waiting = None;

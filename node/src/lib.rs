@@ -3,6 +3,7 @@
 
 mod agent;
 mod config;
+pub mod env;
 pub mod probe;
 pub mod process;
 pub mod proxy;

@@ -469,3 +469,77 @@ async fn a_startup_probe_holds_back_liveness_until_it_passes() {
     until(&client, "slow", |p| p.is_some_and(Pod::is_ready)).await;
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn containers_get_downward_values_service_links_and_referenced_config() {
+    use keel_core::api::{ConfigMap, Service};
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    let handle = agent(&client, &rt).await;
+    let svc: Service = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "db", "namespace": "default"},
+        "spec": {"clusterIP": "10.96.0.20", "ports": [{"port": 5432}]}}))
+    .unwrap();
+    Api::<Service>::namespaced(&client, "default")
+        .create(&svc)
+        .await
+        .unwrap();
+    let cm: ConfigMap = serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "settings", "namespace": "default"}, "data": {"mode": "fast"}}))
+    .unwrap();
+    Api::<ConfigMap>::namespaced(&client, "default")
+        .create(&cm)
+        .await
+        .unwrap();
+    let spec = json!({"containers": [{"name": "app", "image": "app:1", "env": [
+        {"name": "MY_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+        {"name": "MODE", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "mode"}}},
+        {"name": "PLAIN", "value": "x"}]}]});
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&pod("envy", spec))
+        .await
+        .unwrap();
+    let p = until(&client, "envy", |p| phase(p) == "Running")
+        .await
+        .unwrap();
+    let env: std::collections::BTreeMap<String, String> = rt
+        .container_config(&container_id(&p))
+        .unwrap()
+        .env
+        .into_iter()
+        .collect();
+    assert_eq!(env["MY_IP"], "10.244.1.2");
+    assert_eq!(env["POD_NAME"], "envy");
+    assert_eq!(env["MODE"], "fast");
+    assert_eq!(env["PLAIN"], "x");
+    assert_eq!(env["DB_SERVICE_HOST"], "10.96.0.20");
+    assert_eq!(env["DB_PORT_5432_TCP"], "tcp://10.96.0.20:5432");
+
+    let broken = json!({"containers": [{"name": "app", "image": "app:1", "env": [
+        {"name": "X", "valueFrom": {"configMapKeyRef": {"name": "missing", "key": "k"}}}]}]});
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&pod("broken", broken))
+        .await
+        .unwrap();
+    let p = until(&client, "broken", |p| {
+        p.and_then(|p| p.status.as_ref())
+            .is_some_and(|s| !s.container_statuses.is_empty())
+    })
+    .await
+    .unwrap();
+    let waiting = p.status.as_ref().unwrap().container_statuses[0]
+        .state
+        .clone()
+        .unwrap()
+        .waiting
+        .unwrap();
+    assert_eq!(
+        waiting.reason.as_deref(),
+        Some("CreateContainerConfigError")
+    );
+    assert_eq!(
+        waiting.message.as_deref(),
+        Some("couldn't find key k in ConfigMap default/missing")
+    );
+    handle.shutdown().await;
+}

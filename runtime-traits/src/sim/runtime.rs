@@ -122,6 +122,7 @@ struct Sandbox {
 #[derive(Debug)]
 struct Container {
     status: ContainerStatus,
+    config: ContainerConfig,
     behavior: Behavior,
     logs: String,
     exec_override: Option<i32>,
@@ -221,6 +222,11 @@ impl SimRuntime {
             c.logs.push_str(line);
             c.logs.push('\n');
         }
+    }
+
+    /// What container `id` was created from (its command, environment, mounts).
+    pub fn container_config(&self, id: &str) -> Option<ContainerConfig> {
+        self.lock().containers.get(id).map(|c| c.config.clone())
     }
 
     /// Makes running container `id` exit now with `code` (a crash, an OOM kill, …).
@@ -379,6 +385,7 @@ impl ContainerRuntime for SimRuntime {
                         state: ContainerState::Created,
                     },
                     behavior,
+                    config: config.clone(),
                     logs: String::new(),
                     exec_override: None,
                     exit_task: None,

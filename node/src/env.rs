@@ -79,8 +79,7 @@ pub fn field(pod: &Pod, path: &str, pod_ip: &str, host_ip: &str) -> Option<Strin
         "metadata.uid" => meta.uid.clone(),
         "spec.nodeName" => pod.spec.node_name.clone(),
         "spec.serviceAccountName" => pod.spec.service_account_name.clone(),
-        "status.podIP" => Some(pod_ip.to_owned()),
-        "status.podIPs" => Some(pod_ip.to_owned()),
+        "status.podIP" | "status.podIPs" => Some(pod_ip.to_owned()),
         "status.hostIP" | "status.hostIPs" => Some(host_ip.to_owned()),
         _ => keyed("metadata.labels", &meta.labels)
             .or_else(|| keyed("metadata.annotations", &meta.annotations)),
@@ -162,7 +161,7 @@ pub async fn container_env(
             let name = r.name.clone().unwrap_or_default();
             match secret(client, &ns, &name).await {
                 Some(data) => {
-                    env.extend(data.into_iter().map(|(k, v)| (format!("{prefix}{k}"), v)))
+                    env.extend(data.into_iter().map(|(k, v)| (format!("{prefix}{k}"), v)));
                 }
                 None if r.optional == Some(true) => {}
                 None => return Err(format!("secret \"{name}\" not found")),

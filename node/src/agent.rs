@@ -58,6 +58,8 @@ struct PodRuntime {
     network: Option<PodNetwork>,
     containers: HashMap<String, Tracked>,
     rejected: Option<(String, String)>,
+    /// The pod's volumes on the host, once resolved.
+    volumes: Option<crate::pod_volumes::Resolved>,
 }
 
 struct Shared {
@@ -66,6 +68,7 @@ struct Shared {
     runtime: Arc<dyn ContainerRuntime>,
     network: Arc<dyn NetworkPlugin>,
     prober: Arc<dyn Prober>,
+    volumes: Option<Arc<dyn keel_runtime::VolumePlugin>>,
     pods: Mutex<HashMap<PodKey, Arc<Pod>>>,
     state: tokio::sync::Mutex<HashMap<PodKey, PodRuntime>>,
     by_sandbox: Mutex<HashMap<String, PodKey>>,
@@ -119,6 +122,7 @@ impl NodeAgent {
                 client: client.clone(),
                 config,
                 prober: Arc::new(RuntimeProber::new(runtime.clone())),
+                volumes: None,
                 runtime,
                 network,
                 pods: Mutex::new(HashMap::new()),
@@ -136,6 +140,15 @@ impl NodeAgent {
     pub fn with_prober(mut self, prober: Arc<dyn Prober>) -> NodeAgent {
         if let Some(shared) = Arc::get_mut(&mut self.shared) {
             shared.prober = prober;
+        }
+        self
+    }
+
+    /// Mounts persistent volumes with CSI sources through `plugin`.
+    #[must_use]
+    pub fn with_volumes(mut self, plugin: Arc<dyn keel_runtime::VolumePlugin>) -> NodeAgent {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.volumes = Some(plugin);
         }
         self
     }
@@ -381,6 +394,36 @@ async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<()
         );
     }
     let pr = states.get_mut(key).expect("inserted above");
+    if pr.volumes.is_none() {
+        match crate::pod_volumes::resolve(
+            &shared.client,
+            shared.config.root_dir.as_deref(),
+            shared.volumes.as_deref(),
+            &pod,
+        )
+        .await
+        {
+            Ok(v) => pr.volumes = Some(v),
+            Err(message) => {
+                for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
+                    pr.containers.entry(c.name.clone()).or_default().waiting = Some((
+                        "ContainerCreating".into(),
+                        format!("MountVolume.SetUp failed: {message}"),
+                    ));
+                }
+                let outcome = Outcome {
+                    init_done: pod.spec.init_containers.is_empty(),
+                    ..Outcome::default()
+                };
+                let status = build_status(shared, &pod, pr, &outcome);
+                drop(states);
+                shared
+                    .queue
+                    .add_after(key.clone(), shared.config.backoff_base);
+                return write_status(shared, &pod, status).await;
+            }
+        }
+    }
     let outcome = drive(shared, &pod, pr).await;
     let observed_status = build_status(shared, &pod, pr, &outcome);
     drop(states);
@@ -468,16 +511,37 @@ fn restarts_on(policy: &str, exit_code: i32, init: bool) -> bool {
 }
 
 /// Starts (or restarts) container `c` as attempt `attempt`.
+/// Where a pod's containers run: its sandbox, addresses and volumes.
+struct Place<'a> {
+    sandbox: &'a str,
+    network: Option<&'a PodNetwork>,
+    volumes: Option<&'a crate::pod_volumes::Resolved>,
+}
+
 async fn start(
     shared: &Shared,
     pod: &Pod,
-    sandbox: &str,
-    network: Option<&PodNetwork>,
+    place: &Place<'_>,
     c: &Container,
     t: &mut Tracked,
     attempt: u32,
 ) {
+    let Place {
+        sandbox,
+        network,
+        volumes,
+    } = *place;
     let image = c.image.clone().unwrap_or_default();
+    let mounts = match crate::pod_volumes::mounts(
+        c,
+        volumes.unwrap_or(&crate::pod_volumes::Resolved::new()),
+    ) {
+        Ok(m) => m,
+        Err(message) => {
+            t.waiting = Some(("CreateContainerConfigError".into(), message));
+            return;
+        }
+    };
     if let Err(e) = shared.runtime.pull_image(&image).await {
         t.waiting = Some(("ErrImagePull".into(), e.to_string()));
         return;
@@ -504,6 +568,7 @@ async fn start(
         command: c.command.clone(),
         args: c.args.clone(),
         env,
+        mounts,
         working_dir: c.working_dir.clone(),
         attempt,
         ..ContainerConfig::default()
@@ -547,6 +612,7 @@ async fn drive_inner(
 ) -> (Option<ContainerState>, Option<Duration>) {
     let sandbox = pr.sandbox.clone().unwrap_or_default();
     let network = pr.network;
+    let volumes = pr.volumes.clone();
     let policy = pod
         .spec
         .restart_policy
@@ -565,7 +631,12 @@ async fn drive_inner(
     match current {
         None => {
             let attempt = if t.id.is_some() { t.restarts + 1 } else { 0 };
-            start(shared, pod, &sandbox, network.as_ref(), c, t, attempt).await;
+            let place = Place {
+                sandbox: &sandbox,
+                network: network.as_ref(),
+                volumes: volumes.as_ref(),
+            };
+            start(shared, pod, &place, c, t, attempt).await;
             let state = match &t.id {
                 Some(id) => shared
                     .runtime
@@ -616,7 +687,12 @@ async fn drive_inner(
             t.last = Some(exited);
             t.backoff_level += 1;
             let attempt = t.restarts + 1;
-            start(shared, pod, &sandbox, network.as_ref(), c, t, attempt).await;
+            let place = Place {
+                sandbox: &sandbox,
+                network: network.as_ref(),
+                volumes: volumes.as_ref(),
+            };
+            start(shared, pod, &place, c, t, attempt).await;
             let state = match &t.id {
                 Some(id) => shared
                     .runtime

@@ -36,6 +36,9 @@ pub struct NodeConfig {
     pub backoff_reset: Duration,
     /// How many pods are synced at once.
     pub workers: usize,
+    /// Where pods' volumes are materialised (`None`: paths are only computed, as the
+    /// sim needs).
+    pub root_dir: Option<std::path::PathBuf>,
 }
 
 impl NodeConfig {
@@ -59,6 +62,7 @@ impl NodeConfig {
             backoff_max: Duration::from_secs(300),
             backoff_reset: Duration::from_secs(600),
             workers: 4,
+            root_dir: None,
         }
     }
 

@@ -4,6 +4,7 @@
 mod agent;
 mod config;
 pub mod env;
+pub mod pod_volumes;
 pub mod probe;
 pub mod process;
 pub mod proxy;

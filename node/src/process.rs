@@ -9,6 +9,9 @@
 //! rules as Kubernetes' `command` / `args` over an image's `ENTRYPOINT` / `CMD`. Pulling
 //! an image that is not in the table fails like a pull from a registry that lacks it.
 //!
+//! **Volumes.** A process sees each mount as the directory in `$KEEL_VOLUME_<NAME>`
+//! (see [`volume_env`]); it cannot be moved to the mount path.
+//!
 //! **Addresses.** Processes share the host's network; give each pod its own loopback
 //! address with [`loopback_network`] (Linux routes all of `127.0.0.0/8` to `lo`), and
 //! programs bind `$POD_IP`. IPv6 has a single loopback address, so pods get IPv4 only.
@@ -156,6 +159,16 @@ impl ProcessRuntime {
 
 fn lock_map<K, V>(m: &Mutex<HashMap<K, V>>) -> MutexGuard<'_, HashMap<K, V>> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The variable through which a process finds a mounted volume: processes share the
+/// host's filesystem, so a mount is a directory named by `KEEL_VOLUME_<NAME>` (the
+/// volume's name upper-cased, `-` as `_`), not a path inside the container.
+pub fn volume_env(name: &str) -> String {
+    format!(
+        "KEEL_VOLUME_{}",
+        name.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 fn exit_code(status: std::process::ExitStatus) -> i32 {
@@ -319,6 +332,12 @@ impl ContainerRuntime for ProcessRuntime {
                 std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into()),
             )
             .envs(config.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .envs(
+                config
+                    .mounts
+                    .iter()
+                    .map(|m| (volume_env(&m.name), m.host_path.as_str())),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

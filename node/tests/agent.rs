@@ -543,3 +543,84 @@ async fn containers_get_downward_values_service_links_and_referenced_config() {
     );
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn volumes_are_materialised_and_mounted() {
+    use keel_core::api::{ConfigMap, Secret};
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    let root = std::env::temp_dir().join(format!("keel-agent-volumes-{}", std::process::id()));
+    let cidrs = ClusterCidrs::default().node_cidrs(1).unwrap();
+    let mut config = NodeConfig::new("node-1");
+    config.root_dir = Some(root.clone());
+    let handle = NodeAgent::new(
+        &client,
+        config,
+        Arc::new(rt.clone()),
+        Arc::new(SimNetwork::new(&cidrs)),
+    )
+    .start()
+    .await
+    .unwrap();
+    let cm: ConfigMap = serde_json::from_value(json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "web-config", "namespace": "default"}, "data": {"index.html": "<h1>hi</h1>"}}))
+    .unwrap();
+    Api::<ConfigMap>::namespaced(&client, "default")
+        .create(&cm)
+        .await
+        .unwrap();
+    let spec = json!({
+        "volumes": [{"name": "content", "configMap": {"name": "web-config"}}, {"name": "scratch", "emptyDir": {}},
+                    {"name": "token", "secret": {"secretName": "missing-yet"}}],
+        "containers": [{"name": "app", "image": "app:1", "volumeMounts": [
+            {"name": "content", "mountPath": "/usr/share/nginx/html", "readOnly": true},
+            {"name": "scratch", "mountPath": "/tmp"}, {"name": "token", "mountPath": "/var/run/token"}]}]});
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&pod("vols", spec))
+        .await
+        .unwrap();
+    let p = until(&client, "vols", |p| {
+        p.and_then(|p| p.status.as_ref())
+            .is_some_and(|s| !s.container_statuses.is_empty())
+    })
+    .await
+    .unwrap();
+    let waiting = p.status.as_ref().unwrap().container_statuses[0]
+        .state
+        .clone()
+        .unwrap()
+        .waiting
+        .unwrap();
+    assert_eq!(waiting.reason.as_deref(), Some("ContainerCreating"));
+    assert!(
+        waiting
+            .message
+            .unwrap()
+            .contains("secret \"missing-yet\" not found")
+    );
+    let secret: Secret = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "missing-yet", "namespace": "default"}, "data": {"token": "czNjcjN0"}}))
+    .unwrap();
+    Api::<Secret>::namespaced(&client, "default")
+        .create(&secret)
+        .await
+        .unwrap();
+    let p = until(&client, "vols", |p| phase(p) == "Running")
+        .await
+        .unwrap();
+    let mounts = rt.container_config(&container_id(&p)).unwrap().mounts;
+    let by_name: std::collections::BTreeMap<&str, &keel_runtime::Mount> =
+        mounts.iter().map(|m| (m.name.as_str(), m)).collect();
+    assert_eq!(by_name["content"].container_path, "/usr/share/nginx/html");
+    assert!(by_name["content"].read_only);
+    let html =
+        std::fs::read_to_string(format!("{}/index.html", by_name["content"].host_path)).unwrap();
+    assert_eq!(html, "<h1>hi</h1>");
+    assert_eq!(
+        std::fs::read_to_string(format!("{}/token", by_name["token"].host_path)).unwrap(),
+        "s3cr3t"
+    );
+    assert!(std::path::Path::new(&by_name["scratch"].host_path).is_dir());
+    handle.shutdown().await;
+    let _ = std::fs::remove_dir_all(root);
+}

@@ -46,6 +46,8 @@ pub struct SandboxStatus {
 /// A directory made visible inside a container.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Mount {
+    /// The pod volume's name.
+    pub name: String,
     /// Where it is on the host (or the backend's volume handle).
     pub host_path: String,
     /// Where the container sees it.

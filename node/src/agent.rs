@@ -214,12 +214,21 @@ async fn recover(shared: &Shared) {
 }
 
 async fn heartbeat(shared: Arc<Shared>, node_uid: Option<String>) {
+    let mut beats: u32 = 0;
     loop {
         tokio::time::sleep(shared.config.lease_renew).await;
         if let Err(e) =
             register::renew_lease(&shared.client, &shared.config, node_uid.as_deref()).await
         {
             tracing::warn!(node = %shared.config.name, error = %e, "renewing the node lease failed");
+        }
+        beats = beats.wrapping_add(1);
+        // The Node's conditions are reported less often than the lease (kubelet's
+        // nodeStatusReportFrequency): every sixth beat.
+        if beats.is_multiple_of(6)
+            && let Err(e) = register::report_status(&shared.client, &shared.config).await
+        {
+            tracing::warn!(node = %shared.config.name, error = %e, "reporting the node status failed");
         }
     }
 }
@@ -490,6 +499,36 @@ fn admit(shared: &Shared, pod: &Pod, others: &[PodKey]) -> Option<(String, Strin
     }
     if want_mem > 0 && used_mem + want_mem > cap_mem {
         return reject("memory", want_mem, used_mem, cap_mem);
+    }
+    // Host ports: one pod per (protocol, port) on all addresses of the node.
+    let ports = |p: &Pod| -> Vec<(String, i32)> {
+        p.spec
+            .init_containers
+            .iter()
+            .chain(&p.spec.containers)
+            .flat_map(|c| &c.ports)
+            .filter_map(|port| {
+                port.host_port
+                    .filter(|h| *h > 0)
+                    .map(|h| (port.protocol.clone().unwrap_or_else(|| "TCP".into()), h))
+            })
+            .collect()
+    };
+    let wanted = ports(pod);
+    if !wanted.is_empty() {
+        let taken: Vec<(String, i32)> = others
+            .iter()
+            .filter_map(|k| pods.get(k))
+            .flat_map(|p| ports(p))
+            .collect();
+        if let Some((proto, port)) = wanted.iter().find(|w| taken.contains(w)) {
+            return Some((
+                "NodePorts".to_owned(),
+                format!(
+                    "Pod was rejected: node(s) didn't have free ports for the requested pod ports ({proto}/{port})"
+                ),
+            ));
+        }
     }
     None
 }

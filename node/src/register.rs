@@ -100,3 +100,23 @@ pub async fn renew_lease(
         .await?;
     Ok(())
 }
+
+/// Refreshes the Node's conditions (`lastHeartbeatTime`; transitions kept).
+pub async fn report_status(client: &Client, config: &NodeConfig) -> Result<(), Error> {
+    let nodes: Api<Node> = Api::all(client);
+    let now = client.clock().now();
+    for _ in 0..3 {
+        let current = nodes.get(&config.name).await?;
+        let mut updated = (*current).clone();
+        let status = updated.status.get_or_insert_with(Default::default);
+        for c in &mut status.conditions {
+            c.last_heartbeat_time = Some(now.clone());
+        }
+        match nodes.replace_status(&config.name, &updated).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_conflict() => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}

@@ -624,3 +624,51 @@ async fn volumes_are_materialised_and_mounted() {
     handle.shutdown().await;
     let _ = std::fs::remove_dir_all(root);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_second_pod_wanting_a_taken_host_port_is_rejected() {
+    let client = Client::in_memory();
+    let handle = agent(&client, &SimRuntime::new()).await;
+    let with_port = json!({"containers": [{"name": "app", "image": "app:1", "ports": [{"containerPort": 80, "hostPort": 8080}]}]});
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    pods.create(&pod("first", with_port.clone())).await.unwrap();
+    until(&client, "first", |p| phase(p) == "Running").await;
+    pods.create(&pod("second", with_port)).await.unwrap();
+    let p = until(&client, "second", |p| phase(p) == "Failed")
+        .await
+        .unwrap();
+    assert_eq!(
+        p.status.as_ref().unwrap().reason.as_deref(),
+        Some("NodePorts")
+    );
+    handle.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn node_conditions_are_kept_current() {
+    let client = Client::in_memory();
+    let handle = agent(&client, &SimRuntime::new()).await;
+    let nodes: Api<Node> = Api::all(&client);
+    let beat = |n: &Node| {
+        n.status
+            .as_ref()
+            .unwrap()
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap()
+            .last_heartbeat_time
+            .clone()
+            .unwrap()
+    };
+    let first = beat(&nodes.get("node-1").await.unwrap());
+    // Six lease renewals (60 s of virtual time) later the conditions are reported again.
+    let start = tokio::time::Instant::now();
+    let changes = watcher::watcher(nodes.clone(), ListParams::default());
+    futures::pin_mut!(changes);
+    while beat(&nodes.get("node-1").await.unwrap()).0 <= first.0 {
+        changes.next().await;
+    }
+    assert_eq!(start.elapsed(), Duration::from_secs(60));
+    handle.shutdown().await;
+}

@@ -85,6 +85,24 @@ impl Balancer {
 
 type Balancers = Arc<Mutex<HashMap<PortKey, Balancer>>>;
 
+/// Which pod each endpoint address belongs to (from the slices' `targetRef`), and the
+/// meter that counts the requests sent to each pod.
+#[derive(Clone, Debug, Default)]
+struct Load {
+    targets: Arc<Mutex<HashMap<SocketAddr, (String, String)>>>,
+    meter: Option<keel_runtime::sim::LoadMeter>,
+}
+
+impl Load {
+    fn record(&self, endpoint: SocketAddr) {
+        if let Some(meter) = &self.meter
+            && let Some((ns, name)) = lock(&self.targets).get(&endpoint).cloned()
+        {
+            meter.record(&ns, &name);
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -94,6 +112,7 @@ pub struct ServiceProxy {
     client: Client,
     node_address: Option<IpAddr>,
     balancers: Balancers,
+    load: Load,
 }
 
 impl std::fmt::Debug for ServiceProxy {
@@ -107,6 +126,7 @@ impl std::fmt::Debug for ServiceProxy {
 pub struct ServiceProxyHandle {
     tasks: JoinSet<()>,
     balancers: Balancers,
+    load: Load,
 }
 
 impl ServiceProxyHandle {
@@ -120,9 +140,11 @@ impl ServiceProxyHandle {
         port: &str,
         client: Option<IpAddr>,
     ) -> Option<SocketAddr> {
-        lock(&self.balancers)
+        let picked = lock(&self.balancers)
             .get_mut(&(namespace.to_owned(), service.to_owned(), port.to_owned()))?
-            .pick(client, &[])
+            .pick(client, &[])?;
+        self.load.record(picked);
+        Some(picked)
     }
 
     /// The ready endpoints of a Service port.
@@ -147,15 +169,34 @@ impl ServiceProxy {
             client: client.clone(),
             node_address,
             balancers: Arc::default(),
+            load: Load::default(),
         }
+    }
+
+    /// Counts every connection (and every [`resolve`](ServiceProxyHandle::resolve))
+    /// against the pod it goes to, so simulated containers' CPU can follow their load.
+    #[must_use]
+    pub fn with_load_meter(mut self, meter: keel_runtime::sim::LoadMeter) -> ServiceProxy {
+        self.load.meter = Some(meter);
+        self
     }
 
     /// Starts watching and serving.
     pub fn start(self) -> ServiceProxyHandle {
         let mut tasks = JoinSet::new();
         let balancers = self.balancers.clone();
-        tasks.spawn(run(self.client, self.node_address, self.balancers));
-        ServiceProxyHandle { tasks, balancers }
+        let load = self.load.clone();
+        tasks.spawn(run(
+            self.client,
+            self.node_address,
+            self.balancers,
+            self.load,
+        ));
+        ServiceProxyHandle {
+            tasks,
+            balancers,
+            load,
+        }
     }
 }
 
@@ -180,7 +221,8 @@ fn affinity(svc: &Service) -> Option<Duration> {
 }
 
 /// Recomputes every balancer and the set of listeners from `known`.
-fn reprogram(known: &mut Known, node: Option<IpAddr>, balancers: &Balancers) {
+fn reprogram(known: &mut Known, node: Option<IpAddr>, balancers: &Balancers, load: &Load) {
+    let mut targets = HashMap::new();
     let mut wanted: HashMap<SocketAddr, PortKey> = HashMap::new();
     let mut live: Vec<PortKey> = Vec::new();
     for ((ns, name), svc) in &known.services {
@@ -215,7 +257,21 @@ fn reprogram(known: &mut Known, node: Option<IpAddr>, balancers: &Balancers) {
                     }
                     for a in &e.addresses {
                         if let Ok(ip) = a.parse::<IpAddr>() {
-                            endpoints.push(SocketAddr::new(ip, port));
+                            let addr = SocketAddr::new(ip, port);
+                            endpoints.push(addr);
+                            if let Some(r) = e
+                                .target_ref
+                                .as_ref()
+                                .filter(|r| r.kind.as_deref() == Some("Pod"))
+                            {
+                                targets.insert(
+                                    addr,
+                                    (
+                                        r.namespace.clone().unwrap_or_else(|| ns.clone()),
+                                        r.name.clone().unwrap_or_default(),
+                                    ),
+                                );
+                            }
                         }
                     }
                 }
@@ -236,6 +292,7 @@ fn reprogram(known: &mut Known, node: Option<IpAddr>, balancers: &Balancers) {
         }
     }
     lock(balancers).retain(|k, _| live.contains(k));
+    *lock(&load.targets) = targets;
     known.listeners.retain(|addr, (key, task)| {
         let keep = wanted.get(addr) == Some(key);
         if !keep {
@@ -247,12 +304,12 @@ fn reprogram(known: &mut Known, node: Option<IpAddr>, balancers: &Balancers) {
         if known.listeners.contains_key(&addr) {
             continue;
         }
-        let task = tokio::spawn(listen(addr, key.clone(), balancers.clone()));
+        let task = tokio::spawn(listen(addr, key.clone(), balancers.clone(), load.clone()));
         known.listeners.insert(addr, (key, task.abort_handle()));
     }
 }
 
-async fn listen(addr: SocketAddr, key: PortKey, balancers: Balancers) {
+async fn listen(addr: SocketAddr, key: PortKey, balancers: Balancers, load: Load) {
     let listener = match tokio::net::TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
@@ -266,6 +323,7 @@ async fn listen(addr: SocketAddr, key: PortKey, balancers: Balancers) {
         };
         let balancers = balancers.clone();
         let key = key.clone();
+        let load = load.clone();
         tokio::spawn(async move {
             let mut refused = Vec::new();
             loop {
@@ -277,6 +335,7 @@ async fn listen(addr: SocketAddr, key: PortKey, balancers: Balancers) {
                 };
                 match tokio::net::TcpStream::connect(endpoint).await {
                     Ok(mut outbound) => {
+                        load.record(endpoint);
                         let mut inbound = inbound;
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         return;
@@ -288,7 +347,7 @@ async fn listen(addr: SocketAddr, key: PortKey, balancers: Balancers) {
     }
 }
 
-async fn run(client: Client, node: Option<IpAddr>, balancers: Balancers) {
+async fn run(client: Client, node: Option<IpAddr>, balancers: Balancers, load: Load) {
     let services =
         watcher::watcher(Api::<Service>::all(&client), ListParams::default()).map(Either::Service);
     let slices = watcher::watcher(Api::<EndpointSlice>::all(&client), ListParams::default())
@@ -322,7 +381,7 @@ async fn run(client: Client, node: Option<IpAddr>, balancers: Balancers) {
                 continue;
             }
         }
-        reprogram(&mut known, node, &balancers);
+        reprogram(&mut known, node, &balancers, &load);
     }
 }
 

@@ -4,11 +4,13 @@
 //! [`ipam`], [`SimVolumes`] with a capacity.
 
 pub mod ipam;
+mod load;
 mod network;
 mod runtime;
 mod volumes;
 
 pub use ipam::{Cidr, ClusterCidrs, HostLocalIpam};
+pub use load::LoadMeter;
 pub use network::SimNetwork;
 pub use runtime::{Behavior, DEFAULT_IMAGE_SIZE, KILLED_EXIT_CODE, SimRuntime};
 pub use volumes::SimVolumes;

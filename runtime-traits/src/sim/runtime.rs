@@ -46,6 +46,8 @@ pub struct Behavior {
     pub memory_bytes: i64,
     /// The size of its image.
     pub image_size: i64,
+    /// Extra CPU per request a second its pod receives (see [`LoadMeter`](super::LoadMeter)).
+    pub cpu_milli_per_rps: i64,
 }
 
 impl Default for Behavior {
@@ -60,6 +62,7 @@ impl Default for Behavior {
             cpu_milli: 0,
             memory_bytes: 0,
             image_size: DEFAULT_IMAGE_SIZE,
+            cpu_milli_per_rps: 0,
         }
     }
 }
@@ -104,6 +107,13 @@ impl Behavior {
         self
     }
 
+    /// Uses `per_rps` more millicores for each request a second its pod receives.
+    #[must_use]
+    pub fn load_proportional(mut self, per_rps: i64) -> Behavior {
+        self.cpu_milli_per_rps = per_rps;
+        self
+    }
+
     /// Uses `cpu_milli` and `memory_bytes` while running.
     #[must_use]
     pub fn using(mut self, cpu_milli: i64, memory_bytes: i64) -> Behavior {
@@ -144,6 +154,7 @@ struct State {
 struct Inner {
     state: Mutex<State>,
     events: broadcast::Sender<ContainerEvent>,
+    load: Mutex<Option<super::LoadMeter>>,
 }
 
 /// The simulated runtime of one node. Cloning shares it.
@@ -165,6 +176,7 @@ impl SimRuntime {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
                 events: broadcast::channel(4096).0,
+                load: Mutex::new(None),
             }),
         }
     }
@@ -197,6 +209,16 @@ impl SimRuntime {
         self.lock()
             .command_behaviors
             .insert(command.to_owned(), behavior);
+    }
+
+    /// Containers with a load-proportional behaviour read their pod's load from `meter`
+    /// (share it with the proxy that sends the load).
+    pub fn set_load_meter(&self, meter: super::LoadMeter) {
+        *self
+            .inner
+            .load
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(meter);
     }
 
     /// Pulls of `image` fail from now on.
@@ -566,6 +588,11 @@ impl ContainerRuntime for SimRuntime {
     }
 }
 
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+fn load_cpu(per_rps: i64, rate: f64) -> i64 {
+    (per_rps as f64 * rate).round() as i64
+}
+
 #[async_trait::async_trait]
 impl MetricsSource for SimRuntime {
     async fn pod_usage(&self, namespace: &str, name: &str) -> Result<Option<Usage>, RuntimeError> {
@@ -583,13 +610,20 @@ impl MetricsSource for SimRuntime {
         if sandboxes.is_empty() {
             return Ok(None);
         }
+        let rate = self
+            .inner
+            .load
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0.0, |m| m.rate(namespace, name));
         let mut u = Usage::default();
         for c in st
             .containers
             .values()
             .filter(|c| c.status.state.is_running() && sandboxes.contains(&&c.status.sandbox_id))
         {
-            u.cpu_milli += c.behavior.cpu_milli;
+            u.cpu_milli += c.behavior.cpu_milli + load_cpu(c.behavior.cpu_milli_per_rps, rate);
             u.memory_bytes += c.behavior.memory_bytes;
         }
         Ok(Some(u))

@@ -7,11 +7,14 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// When each pod (`namespace`, `name`) received its recent requests.
+type Hits = HashMap<(String, String), VecDeque<Instant>>;
+
 /// Requests per pod over the last `window`. Cloning shares it.
 #[derive(Clone, Debug)]
 pub struct LoadMeter {
     window: Duration,
-    hits: Arc<Mutex<HashMap<(String, String), VecDeque<Instant>>>>,
+    hits: Arc<Mutex<Hits>>,
 }
 
 impl Default for LoadMeter {

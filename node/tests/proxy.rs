@@ -82,7 +82,7 @@ async fn a_service_balances_real_tcp_connections_across_its_pods() {
         .start()
         .await
         .unwrap();
-    let proxy = ServiceProxy::new(&client, None).start();
+    let proxy = ServiceProxy::new(&client, Some("127.0.0.1".parse().unwrap())).start();
     let pods: Api<Pod> = Api::namespaced(&client, "default");
     for i in 0..3 {
         let p: Pod = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Pod",
@@ -116,8 +116,8 @@ async fn a_service_balances_real_tcp_connections_across_its_pods() {
     }
     let svc: Service = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "echo", "namespace": "default"},
-        "spec": {"clusterIP": "127.96.0.10", "selector": {"app": "echo"},
-            "ports": [{"name": "tcp", "port": 8000, "targetPort": 18090}]}}))
+        "spec": {"type": "NodePort", "clusterIP": "127.96.0.10", "selector": {"app": "echo"},
+            "ports": [{"name": "tcp", "port": 8000, "targetPort": 18090, "nodePort": 30999}]}}))
     .unwrap();
     Api::<Service>::namespaced(&client, "default")
         .create(&svc)

@@ -237,9 +237,16 @@ async fn watch_pods(shared: Arc<Shared>) {
     let params = ListParams::default().fields(&format!("spec.nodeName={}", shared.config.name));
     let stream = watcher::watcher(Api::<Pod>::all(&shared.client), params);
     futures::pin_mut!(stream);
+    let mut listed: std::collections::HashSet<PodKey> = std::collections::HashSet::new();
     while let Some(event) = stream.next().await {
         match event {
-            Ok(Event::InitApply(p) | Event::Apply(p)) => {
+            Ok(Event::InitApply(p)) => {
+                let key = key_of(&p);
+                listed.insert(key.clone());
+                lock(&shared.pods).insert(key.clone(), p);
+                shared.queue.add(key);
+            }
+            Ok(Event::Apply(p)) => {
                 let key = key_of(&p);
                 lock(&shared.pods).insert(key.clone(), p);
                 shared.queue.add(key);
@@ -250,13 +257,26 @@ async fn watch_pods(shared: Arc<Shared>) {
                 shared.queue.add(key);
             }
             Ok(Event::InitDone) => {
-                // Pods the runtime runs but the store no longer has: clean them up.
+                // Pods gone while the watch was down, and pods the runtime runs that the
+                // store no longer has: clean them up.
+                let gone: Vec<PodKey> = {
+                    let mut pods = lock(&shared.pods);
+                    let gone: Vec<PodKey> = pods
+                        .keys()
+                        .filter(|k| !listed.contains(*k))
+                        .cloned()
+                        .collect();
+                    for k in &gone {
+                        pods.remove(k);
+                    }
+                    gone
+                };
                 let known: Vec<PodKey> = shared.state.lock().await.keys().cloned().collect();
-                for k in known {
+                for k in gone.into_iter().chain(known) {
                     shared.queue.add(k);
                 }
             }
-            Ok(Event::Init) => {}
+            Ok(Event::Init) => listed.clear(),
             Err(e) => tracing::warn!(node = %shared.config.name, error = %e, "pod watch failed"),
         }
     }
@@ -323,19 +343,25 @@ async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<()
         pod.as_ref()
             .is_none_or(|p| p.metadata.uid.as_deref() != Some(pr.uid.as_str()))
     });
-    if stale && let Some(pr) = states.remove(key) {
-        tear_down(shared, &pr, Duration::ZERO).await?;
+    if stale
+        && let Some(pr) = states.remove(key)
+        && let Err(e) = tear_down(shared, &pr, Duration::ZERO).await
+    {
+        states.insert(key.clone(), pr);
+        return Err(e);
     }
     let Some(pod) = pod else {
         return Ok(());
     };
     if pod.metadata.deletion_timestamp.is_some() {
-        if let Some(pr) = states.remove(key) {
-            drop(states);
-            tear_down(shared, &pr, grace_period(&pod)).await?;
-        } else {
-            drop(states);
+        if let Some(pr) = states.remove(key)
+            && let Err(e) = tear_down(shared, &pr, grace_period(&pod)).await
+        {
+            // Keep what runs: the retry must stop it before the pod object goes.
+            states.insert(key.clone(), pr);
+            return Err(e);
         }
+        drop(states);
         let params = DeleteParams {
             grace_period_seconds: Some(0),
             preconditions: Some(Preconditions {
@@ -357,8 +383,18 @@ async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<()
         uid: pod.metadata.uid.clone().unwrap_or_default(),
         ..PodRuntime::default()
     });
-    if pr.rejected.is_some() {
-        return Ok(());
+    if let Some(reason) = pr.rejected.clone() {
+        // Written until the store shows it (a first write may have met a conflict).
+        let shown = pod
+            .status
+            .as_ref()
+            .is_some_and(|s| s.phase.as_deref() == Some("Failed"));
+        drop(states);
+        return if shown {
+            Ok(())
+        } else {
+            write_rejection(shared, &pod, &reason).await
+        };
     }
     let terminal = matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
@@ -456,8 +492,20 @@ fn admit(shared: &Shared, pod: &Pod, others: &[PodKey]) -> Option<(String, Strin
     let pods = lock(&shared.pods);
     let mut used_cpu = 0;
     let mut used_mem = 0;
-    for k in others {
-        if let Some(p) = pods.get(k) {
+    let active: Vec<&PodKey> = others
+        .iter()
+        .filter(|k| {
+            pods.get(*k).is_some_and(|p| {
+                !matches!(
+                    p.status.as_ref().and_then(|s| s.phase.as_deref()),
+                    Some("Succeeded" | "Failed")
+                )
+            })
+        })
+        .collect();
+    let others = active;
+    for k in &others {
+        if let Some(p) = pods.get(*k) {
             let r = p.spec.resource_requests();
             used_cpu += r
                 .get("cpu")
@@ -619,6 +667,10 @@ async fn start(
             t.waiting = None;
             t.probes = ProbeState::default();
             if let Err(e) = shared.runtime.start_container(&id).await {
+                // Nothing runs: drop the instance so the next sync creates a new one
+                // (after a backoff), keeping the restart count.
+                let _ = shared.runtime.remove_container(&id).await;
+                t.id = None;
                 t.waiting = Some(("RunContainerError".into(), e.to_string()));
             }
         }
@@ -669,7 +721,12 @@ async fn drive_inner(
     };
     match current {
         None => {
-            let attempt = if t.id.is_some() { t.restarts + 1 } else { 0 };
+            let attempt =
+                if t.id.is_some() || t.restarts > 0 || t.last.is_some() || t.waiting.is_some() {
+                    t.restarts + 1
+                } else {
+                    0
+                };
             let place = Place {
                 sandbox: &sandbox,
                 network: network.as_ref(),

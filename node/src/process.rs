@@ -96,6 +96,8 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let st = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
         for p in st.containers.values() {
+            // Exited containers' groups were killed by their waiter; their ids may
+            // since belong to someone else.
             if let Some(pgid) = p.pgid
                 && p.status.state.is_running()
                 && let Some(pid) = Pid::from_raw(pgid)
@@ -373,6 +375,9 @@ impl ContainerRuntime for ProcessRuntime {
             });
         }
         let started_at = Instant::now();
+        // The exit signal exists before anyone can see the container running.
+        let (done_tx, done_rx) = tokio::sync::watch::channel(false);
+        lock_map(&self.inner.exits).insert(id.to_owned(), done_rx);
         {
             let mut st = self.lock();
             if let Some(p) = st.containers.get_mut(id) {
@@ -380,8 +385,6 @@ impl ContainerRuntime for ProcessRuntime {
                 p.status.state = ContainerState::Running { started_at };
             }
         }
-        let (done_tx, done_rx) = tokio::sync::watch::channel(false);
-        lock_map(&self.inner.exits).insert(id.to_owned(), done_rx);
         // The waiter holds the runtime weakly, so dropping the runtime (and killing
         // its processes) is not held up by the processes it would kill.
         let weak = Arc::downgrade(&self.inner);
@@ -389,8 +392,10 @@ impl ContainerRuntime for ProcessRuntime {
         let sb = sandbox.clone();
         tokio::spawn(async move {
             let code = child.wait().await.map_or(-1, exit_code);
-            let _ = done_tx.send(true);
+            // Whatever the leader left behind in its group goes with it.
+            ProcessRuntime::signal(pgid, Signal::KILL);
             let Some(inner) = weak.upgrade() else {
+                let _ = done_tx.send(true);
                 return;
             };
             let me = ProcessRuntime { inner };
@@ -409,6 +414,7 @@ impl ContainerRuntime for ProcessRuntime {
                     };
                 }
             }
+            let _ = done_tx.send(true);
             me.emit(&cid, &sb, ContainerEventKind::Exited(code));
         });
         self.emit(id, &sandbox, ContainerEventKind::Started);

@@ -19,6 +19,8 @@ use tokio::time::Instant;
 
 /// The label tying an EndpointSlice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+/// How long a connection to an endpoint may take before the next endpoint is tried.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The default ClientIP affinity timeout (3 hours).
 pub const DEFAULT_AFFINITY_TIMEOUT: Duration = Duration::from_secs(10_800);
 
@@ -310,16 +312,26 @@ fn reprogram(known: &mut Known, node: Option<IpAddr>, balancers: &Balancers, loa
 }
 
 async fn listen(addr: SocketAddr, key: PortKey, balancers: Balancers, load: Load) {
-    let listener = match tokio::net::TcpListener::bind(addr).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!(%addr, service = ?key, error = %e, "the proxy cannot listen");
-            return;
+    // A listener being replaced may still hold the address for a moment: retry.
+    let mut delay = Duration::from_millis(10);
+    let listener = loop {
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(l) => break l,
+            Err(e) => {
+                tracing::warn!(%addr, service = ?key, error = %e, "the proxy cannot listen yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(1));
+            }
         }
     };
     loop {
-        let Ok((inbound, peer)) = listener.accept().await else {
-            continue;
+        let (inbound, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(%addr, error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
         };
         let balancers = balancers.clone();
         let key = key.clone();
@@ -333,14 +345,19 @@ async fn listen(addr: SocketAddr, key: PortKey, balancers: Balancers, load: Load
                 let Some(endpoint) = pick else {
                     return;
                 };
-                match tokio::net::TcpStream::connect(endpoint).await {
-                    Ok(mut outbound) => {
+                match tokio::time::timeout(
+                    CONNECT_TIMEOUT,
+                    tokio::net::TcpStream::connect(endpoint),
+                )
+                .await
+                {
+                    Ok(Ok(mut outbound)) => {
                         load.record(endpoint);
                         let mut inbound = inbound;
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                         return;
                     }
-                    Err(_) => refused.push(endpoint),
+                    Ok(Err(_)) | Err(_) => refused.push(endpoint),
                 }
             }
         });

@@ -672,3 +672,29 @@ async fn node_conditions_are_kept_current() {
     assert_eq!(start.elapsed(), Duration::from_secs(60));
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn finished_pods_do_not_count_at_admission() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior("once:1", Behavior::exit_after(Duration::from_secs(1), 0));
+    let cidrs = ClusterCidrs::default().node_cidrs(1).unwrap();
+    let config = NodeConfig::new("node-1").capacity("4", "8Gi", 1);
+    let handle = NodeAgent::new(
+        &client,
+        config,
+        Arc::new(rt.clone()),
+        Arc::new(SimNetwork::new(&cidrs)),
+    )
+    .start()
+    .await
+    .unwrap();
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    let mut once = pod("once", json!({"restartPolicy": "Never"}));
+    once.spec.containers[0].image = Some("once:1".into());
+    pods.create(&once).await.unwrap();
+    until(&client, "once", |p| phase(p) == "Succeeded").await;
+    pods.create(&pod("next", json!({}))).await.unwrap();
+    until(&client, "next", |p| phase(p) == "Running").await;
+    handle.shutdown().await;
+}

@@ -222,3 +222,75 @@ async fn each_pod_gets_its_own_loopback_address_and_serves_on_it() {
     assert_eq!(served, ["a", "b"]);
     let _ = Arc::new(rt);
 }
+
+#[tokio::test]
+async fn background_children_go_with_their_container() {
+    let dir = std::env::temp_dir().join(format!("keel-bg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pid_file = dir.join("bg");
+    let script = format!("sleep 1000 & echo $! > {}; exit 0", pid_file.display());
+    let rt = runtime();
+    let id = run(&rt, "keel.test/sh", &["sh", "-c", &script], &[]).await;
+    assert_eq!(exit_code(&rt, &id).await, 0);
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !gone(&pid) && Instant::now() < deadline {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        gone(&pid),
+        "the background child of an exited container was left running"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn a_failed_start_is_retried_by_the_agent() {
+    use keel_core::api::Pod;
+    use keel_core::client::{Api, Client};
+    let client = Client::in_memory();
+    let rt = Arc::new(runtime());
+    let net = Arc::new(loopback_network("127.89.0.0/16").unwrap());
+    let mut config = keel_node::NodeConfig::new("node-1");
+    config.backoff_base = Duration::from_millis(50);
+    let agent = keel_node::NodeAgent::new(&client, config, rt, net)
+        .start()
+        .await
+        .unwrap();
+    let p: Pod = serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "bad", "namespace": "default"},
+        "spec": {"nodeName": "node-1", "containers": [{"name": "c", "image": "keel.test/sh", "command": ["/nonexistent/binary"]}]}}))
+    .unwrap();
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    pods.create(&p).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let p = pods.get("bad").await.unwrap();
+        let restarts = p
+            .status
+            .as_ref()
+            .and_then(|s| s.container_statuses.first())
+            .map_or(0, |c| c.restart_count);
+        if restarts >= 2 {
+            let reason = p.status.as_ref().unwrap().container_statuses[0]
+                .state
+                .clone()
+                .unwrap()
+                .waiting
+                .unwrap()
+                .reason;
+            assert_eq!(reason.as_deref(), Some("RunContainerError"));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the failed start was not retried: {:?}",
+            p.status
+        );
+        tokio::task::yield_now().await;
+    }
+    agent.shutdown().await;
+}

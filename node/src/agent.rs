@@ -315,13 +315,17 @@ fn grace_period(pod: &Pod) -> Duration {
 /// Stops and removes everything that runs for the pod.
 async fn tear_down(shared: &Shared, pr: &PodRuntime, grace: Duration) -> Result<(), Error> {
     let rt_err = |e: keel_runtime::RuntimeError| Error::Store(e.to_string());
-    for t in pr.containers.values() {
-        if let Some(id) = &t.id {
-            match shared.runtime.stop_container(id, grace).await {
-                Ok(()) => {}
-                Err(e) if e.is_not_found() => {}
-                Err(e) => return Err(rt_err(e)),
-            }
+    // All containers share one grace period: they are stopped together.
+    let stops = pr
+        .containers
+        .values()
+        .filter_map(|t| t.id.as_deref())
+        .map(|id| shared.runtime.stop_container(id, grace));
+    for result in futures::future::join_all(stops).await {
+        match result {
+            Ok(()) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(rt_err(e)),
         }
     }
     if let Some(sb) = &pr.sandbox {
@@ -401,9 +405,11 @@ async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<()
         Some("Succeeded" | "Failed")
     );
     if terminal {
-        // Nothing restarts in a finished pod; its sandbox goes.
+        // Nothing restarts in a finished pod; its sandbox stops and its addresses are
+        // released (the status keeps showing them, as Kubernetes does).
         if let Some(sb) = pr.sandbox.clone() {
             let _ = shared.runtime.stop_pod_sandbox(&sb).await;
+            let _ = shared.network.teardown(&sb).await;
         }
         return Ok(());
     }

@@ -698,3 +698,21 @@ async fn finished_pods_do_not_count_at_admission() {
     until(&client, "next", |p| phase(p) == "Running").await;
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn containers_of_a_deleted_pod_share_one_grace_period() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior("stubborn:1", Behavior::run_forever().ignoring_sigterm());
+    let handle = agent(&client, &rt).await;
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    let spec = json!({"terminationGracePeriodSeconds": 20, "containers": [
+        {"name": "a", "image": "stubborn:1"}, {"name": "b", "image": "stubborn:1"}, {"name": "c", "image": "stubborn:1"}]});
+    pods.create(&pod("trio", spec)).await.unwrap();
+    until(&client, "trio", |p| phase(p) == "Running").await;
+    let start = tokio::time::Instant::now();
+    pods.delete("trio", &DeleteParams::default()).await.unwrap();
+    until(&client, "trio", |p| p.is_none()).await;
+    assert_eq!(start.elapsed(), Duration::from_secs(20), "not 3 × 20 s");
+    handle.shutdown().await;
+}

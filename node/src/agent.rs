@@ -70,7 +70,11 @@ struct Shared {
     prober: Arc<dyn Prober>,
     volumes: Option<Arc<dyn keel_runtime::VolumePlugin>>,
     pods: Mutex<HashMap<PodKey, Arc<Pod>>>,
-    state: tokio::sync::Mutex<HashMap<PodKey, PodRuntime>>,
+    /// What runs for each pod. A pod's entry is taken out while it is synced (the work
+    /// queue gives a key to one worker at a time), so pods sync concurrently.
+    state: Mutex<HashMap<PodKey, PodRuntime>>,
+    /// The pods admitted to this node (their resources count at admission).
+    admitted: Mutex<std::collections::HashSet<PodKey>>,
     by_sandbox: Mutex<HashMap<String, PodKey>>,
     queue: WorkQueue<PodKey>,
 }
@@ -126,7 +130,8 @@ impl NodeAgent {
                 runtime,
                 network,
                 pods: Mutex::new(HashMap::new()),
-                state: tokio::sync::Mutex::new(HashMap::new()),
+                state: Mutex::new(HashMap::new()),
+                admitted: Mutex::new(std::collections::HashSet::new()),
                 by_sandbox: Mutex::new(HashMap::new()),
                 queue: WorkQueue::new(),
             }),
@@ -178,7 +183,6 @@ async fn recover(shared: &Shared) {
     let Ok(sandboxes) = shared.runtime.list_pod_sandboxes().await else {
         return;
     };
-    let mut state = shared.state.lock().await;
     for sb in sandboxes
         .into_iter()
         .filter(|s| s.state == SandboxState::Ready)
@@ -208,7 +212,8 @@ async fn recover(shared: &Shared) {
             }
         }
         lock(&shared.by_sandbox).insert(sb.id.clone(), key.clone());
-        state.insert(key.clone(), pr);
+        lock(&shared.admitted).insert(key.clone());
+        lock(&shared.state).insert(key.clone(), pr);
         shared.queue.add(key);
     }
 }
@@ -271,7 +276,7 @@ async fn watch_pods(shared: Arc<Shared>) {
                     }
                     gone
                 };
-                let known: Vec<PodKey> = shared.state.lock().await.keys().cloned().collect();
+                let known: Vec<PodKey> = lock(&shared.state).keys().cloned().collect();
                 for k in gone.into_iter().chain(known) {
                     shared.queue.add(k);
                 }
@@ -341,31 +346,43 @@ async fn tear_down(shared: &Shared, pr: &PodRuntime, grace: Duration) -> Result<
 }
 
 async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<(), Error> {
-    let mut states = shared.state.lock().await;
+    let taken = lock(&shared.state).remove(key);
+    let (keep, result) = sync_pod(shared, key, pod, taken).await;
+    if let Some(pr) = keep {
+        lock(&shared.state).insert(key.clone(), pr);
+    }
+    result
+}
+
+/// One sync of one pod over its taken-out state; returns the state to keep.
+async fn sync_pod(
+    shared: &Shared,
+    key: &PodKey,
+    pod: Option<Arc<Pod>>,
+    mut current: Option<PodRuntime>,
+) -> (Option<PodRuntime>, Result<(), Error>) {
     // A pod gone from the store, or replaced by a new one of the same name.
-    let stale = states.get(key).is_some_and(|pr| {
+    let stale = current.as_ref().is_some_and(|pr| {
         pod.as_ref()
             .is_none_or(|p| p.metadata.uid.as_deref() != Some(pr.uid.as_str()))
     });
-    if stale
-        && let Some(pr) = states.remove(key)
-        && let Err(e) = tear_down(shared, &pr, Duration::ZERO).await
-    {
-        states.insert(key.clone(), pr);
-        return Err(e);
+    if stale && let Some(pr) = current.take() {
+        if let Err(e) = tear_down(shared, &pr, Duration::ZERO).await {
+            return (Some(pr), Err(e));
+        }
+        lock(&shared.admitted).remove(key);
     }
     let Some(pod) = pod else {
-        return Ok(());
+        return (None, Ok(()));
     };
     if pod.metadata.deletion_timestamp.is_some() {
-        if let Some(pr) = states.remove(key)
-            && let Err(e) = tear_down(shared, &pr, grace_period(&pod)).await
-        {
-            // Keep what runs: the retry must stop it before the pod object goes.
-            states.insert(key.clone(), pr);
-            return Err(e);
+        if let Some(pr) = current.take() {
+            if let Err(e) = tear_down(shared, &pr, grace_period(&pod)).await {
+                // Keep what runs: the retry must stop it before the pod object goes.
+                return (Some(pr), Err(e));
+            }
+            lock(&shared.admitted).remove(key);
         }
-        drop(states);
         let params = DeleteParams {
             grace_period_seconds: Some(0),
             preconditions: Some(Preconditions {
@@ -374,16 +391,17 @@ async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<()
             }),
             ..DeleteParams::default()
         };
-        match Api::<Pod>::namespaced(&shared.client, &key.0)
+        let deleted = match Api::<Pod>::namespaced(&shared.client, &key.0)
             .delete(&key.1, &params)
             .await
         {
-            Ok(_) => return Ok(()),
-            Err(e) if e.is_not_found() || e.is_conflict() => return Ok(()),
-            Err(e) => return Err(e),
-        }
+            Ok(_) => Ok(()),
+            Err(e) if e.is_not_found() || e.is_conflict() => Ok(()),
+            Err(e) => Err(e),
+        };
+        return (None, deleted);
     }
-    let pr = states.entry(key.clone()).or_insert_with(|| PodRuntime {
+    let mut pr = current.unwrap_or_else(|| PodRuntime {
         uid: pod.metadata.uid.clone().unwrap_or_default(),
         ..PodRuntime::default()
     });
@@ -393,12 +411,12 @@ async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<()
             .status
             .as_ref()
             .is_some_and(|s| s.phase.as_deref() == Some("Failed"));
-        drop(states);
-        return if shown {
+        let result = if shown {
             Ok(())
         } else {
             write_rejection(shared, &pod, &reason).await
         };
+        return (Some(pr), result);
     }
     let terminal = matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
@@ -411,16 +429,21 @@ async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<()
             let _ = shared.runtime.stop_pod_sandbox(&sb).await;
             let _ = shared.network.teardown(&sb).await;
         }
-        return Ok(());
+        lock(&shared.admitted).remove(key);
+        return (Some(pr), Ok(()));
     }
     if pr.sandbox.is_none() {
-        if let Some(reason) = admit(shared, &pod, &states_without(&states, key)) {
-            let pr = states.get_mut(key).expect("inserted above");
+        let others: Vec<PodKey> = lock(&shared.admitted)
+            .iter()
+            .filter(|k| *k != key)
+            .cloned()
+            .collect();
+        if let Some(reason) = admit(shared, &pod, &others) {
             pr.rejected = Some(reason.clone());
-            drop(states);
-            return write_rejection(shared, &pod, &reason).await;
+            let result = write_rejection(shared, &pod, &reason).await;
+            return (Some(pr), result);
         }
-        let pr = states.get_mut(key).expect("inserted above");
+        lock(&shared.admitted).insert(key.clone());
         let config = SandboxConfig {
             namespace: key.0.clone(),
             name: key.1.clone(),
@@ -429,22 +452,17 @@ async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<()
             labels: pod.metadata.labels.clone(),
         };
         let rt_err = |e: keel_runtime::RuntimeError| Error::Store(e.to_string());
-        let sb = shared
-            .runtime
-            .run_pod_sandbox(&config)
-            .await
-            .map_err(rt_err)?;
+        let sb = match shared.runtime.run_pod_sandbox(&config).await {
+            Ok(sb) => sb,
+            Err(e) => return (Some(pr), Err(rt_err(e))),
+        };
         lock(&shared.by_sandbox).insert(sb.clone(), key.clone());
         pr.sandbox = Some(sb.clone());
-        pr.network = Some(
-            shared
-                .network
-                .setup(&key.0, &key.1, &sb)
-                .await
-                .map_err(rt_err)?,
-        );
+        match shared.network.setup(&key.0, &key.1, &sb).await {
+            Ok(n) => pr.network = Some(n),
+            Err(e) => return (Some(pr), Err(rt_err(e))),
+        }
     }
-    let pr = states.get_mut(key).expect("inserted above");
     if pr.volumes.is_none() {
         match crate::pod_volumes::resolve(
             &shared.client,
@@ -466,30 +484,22 @@ async fn sync(shared: &Shared, key: &PodKey, pod: Option<Arc<Pod>>) -> Result<()
                     init_done: pod.spec.init_containers.is_empty(),
                     ..Outcome::default()
                 };
-                let status = build_status(shared, &pod, pr, &outcome);
-                drop(states);
+                let status = build_status(shared, &pod, &pr, &outcome);
                 shared
                     .queue
                     .add_after(key.clone(), shared.config.backoff_base);
-                return write_status(shared, &pod, status).await;
+                let result = write_status(shared, &pod, status).await;
+                return (Some(pr), result);
             }
         }
     }
-    let outcome = drive(shared, &pod, pr).await;
-    let observed_status = build_status(shared, &pod, pr, &outcome);
-    drop(states);
+    let outcome = drive(shared, &pod, &mut pr).await;
+    let observed_status = build_status(shared, &pod, &pr, &outcome);
     if let Some(after) = outcome.resync_after {
         shared.queue.add_after(key.clone(), after);
     }
-    write_status(shared, &pod, observed_status).await
-}
-
-fn states_without(states: &HashMap<PodKey, PodRuntime>, key: &PodKey) -> Vec<PodKey> {
-    states
-        .iter()
-        .filter(|(k, pr)| *k != key && pr.rejected.is_none())
-        .map(|(k, _)| k.clone())
-        .collect()
+    let result = write_status(shared, &pod, observed_status).await;
+    (Some(pr), result)
 }
 
 /// Kubelet admission: the pod's requests must fit beside the pods admitted before it.

@@ -716,3 +716,28 @@ async fn containers_of_a_deleted_pod_share_one_grace_period() {
     assert_eq!(start.elapsed(), Duration::from_secs(20), "not 3 × 20 s");
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_pod_does_not_hold_up_the_others() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior(
+        "slow:1",
+        Behavior::run_forever().starting_in(Duration::from_secs(30)),
+    );
+    let handle = agent(&client, &rt).await;
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    let mut slow = pod("slow", json!({}));
+    slow.spec.containers[0].image = Some("slow:1".into());
+    pods.create(&slow).await.unwrap();
+    let start = tokio::time::Instant::now();
+    pods.create(&pod("fast", json!({}))).await.unwrap();
+    until(&client, "fast", |p| phase(p) == "Running").await;
+    assert!(
+        start.elapsed() < Duration::from_secs(30),
+        "synced beside the slow start: {:?}",
+        start.elapsed()
+    );
+    until(&client, "slow", |p| phase(p) == "Running").await;
+    handle.shutdown().await;
+}

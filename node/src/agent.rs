@@ -60,6 +60,8 @@ struct PodRuntime {
     rejected: Option<(String, String)>,
     /// The pod's volumes on the host, once resolved.
     volumes: Option<crate::pod_volumes::Resolved>,
+    /// Whether the init containers have all done their part (once true, it stays).
+    initialized: bool,
 }
 
 struct Shared {
@@ -720,11 +722,17 @@ async fn drive_inner(
     let sandbox = pr.sandbox.clone().unwrap_or_default();
     let network = pr.network;
     let volumes = pr.volumes.clone();
-    let policy = pod
-        .spec
-        .restart_policy
-        .clone()
-        .unwrap_or_else(|| "Always".into());
+    // A sidecar (an init container with `restartPolicy: Always`) always restarts.
+    let sidecar = init && c.restart_policy.as_deref() == Some("Always");
+    let init = init && !sidecar;
+    let policy = if sidecar {
+        "Always".to_owned()
+    } else {
+        pod.spec
+            .restart_policy
+            .clone()
+            .unwrap_or_else(|| "Always".into())
+    };
     let t = pr.containers.entry(c.name.clone()).or_default();
     let current = match &t.id {
         Some(id) => shared
@@ -948,9 +956,23 @@ async fn drive(shared: &Shared, pod: &Pod, pr: &mut PodRuntime) -> Outcome {
     };
     out.init_done = true;
     for c in &pod.spec.init_containers {
+        let sidecar = c.restart_policy.as_deref() == Some("Always");
+        if pr.initialized && !sidecar {
+            // Finished before; only sidecars keep running.
+            continue;
+        }
         let (state, retry) = drive_one(shared, pod, pr, c, true).await;
         note(retry);
+        if pr.initialized {
+            continue;
+        }
         match state {
+            // A sidecar lets the next container start once it runs, and keeps running.
+            Some(ContainerState::Running { .. }) if sidecar => {}
+            _ if sidecar => {
+                out.init_done = false;
+                break;
+            }
             Some(ContainerState::Exited { exit_code: 0, .. }) => {}
             Some(ContainerState::Exited { exit_code, .. })
                 if !restarts_on(
@@ -969,6 +991,10 @@ async fn drive(shared: &Shared, pod: &Pod, pr: &mut PodRuntime) -> Outcome {
             }
         }
     }
+    if out.init_done {
+        pr.initialized = true;
+    }
+    out.init_done = pr.initialized;
     if out.init_done {
         for c in &pod.spec.containers {
             let (_, retry) = drive_one(shared, pod, pr, c, false).await;

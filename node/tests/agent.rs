@@ -741,3 +741,59 @@ async fn a_slow_pod_does_not_hold_up_the_others() {
     until(&client, "slow", |p| phase(p) == "Running").await;
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn sidecars_start_first_keep_running_and_restart() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior("setup:1", Behavior::exit_after(Duration::from_secs(2), 0));
+    let handle = agent(&client, &rt).await;
+    let spec = json!({"restartPolicy": "Never", "initContainers": [
+            {"name": "proxy", "image": "app:1", "restartPolicy": "Always"},
+            {"name": "setup", "image": "setup:1"}],
+        "containers": [{"name": "main", "image": "app:1"}]});
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&pod("sc", spec))
+        .await
+        .unwrap();
+    let p = until(&client, "sc", |p| {
+        phase(p) == "Running" && p.is_some_and(Pod::is_ready)
+    })
+    .await
+    .unwrap();
+    let st = p.status.as_ref().unwrap();
+    let sidecar = st
+        .init_container_statuses
+        .iter()
+        .find(|c| c.name == "proxy")
+        .unwrap();
+    assert!(
+        sidecar.state.as_ref().unwrap().running.is_some(),
+        "the sidecar keeps running"
+    );
+    // The sidecar crashes: it is restarted although the pod's policy is Never, and the
+    // main container is unaffected.
+    let id = sidecar
+        .container_id
+        .clone()
+        .unwrap()
+        .trim_start_matches("keel://")
+        .to_owned();
+    rt.crash(&id, 1);
+    let p = until(&client, "sc", |p| {
+        p.is_some_and(|p| {
+            p.status
+                .as_ref()
+                .unwrap()
+                .init_container_statuses
+                .iter()
+                .any(|c| c.name == "proxy" && c.restart_count >= 1)
+        })
+    })
+    .await
+    .unwrap();
+    let main = &p.status.as_ref().unwrap().container_statuses[0];
+    assert!(main.state.as_ref().unwrap().running.is_some(), "{main:?}");
+    assert_eq!(phase(Some(&p)), "Running");
+    handle.shutdown().await;
+}

@@ -322,12 +322,15 @@ async fn workers_never_share_a_key_and_run_different_keys_at_once() {
     }
     let log = Log::new();
     let peak = Arc::new(Mutex::new(0_usize));
+    // Reconciles hold their key until the test opens the gate.
+    let (gate_tx, gate_rx) = tokio::sync::watch::channel(false);
     let ctl = Controller::new(cms.clone(), Config::default().concurrency(4));
     tokio::spawn(ctl.run(
         {
             let peak = peak.clone();
             move |cm: Arc<ConfigMap>, log: Arc<Log>| {
                 let peak = peak.clone();
+                let mut gate = gate_rx.clone();
                 async move {
                     let key = cm.metadata.name.clone().unwrap();
                     let fresh = log.in_flight.lock().unwrap().insert(key.clone());
@@ -339,7 +342,8 @@ async fn workers_never_share_a_key_and_run_different_keys_at_once() {
                         let mut p = peak.lock().unwrap();
                         *p = (*p).max(now);
                     }
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    log.changed.notify_waiters();
+                    let _ = gate.wait_for(|open| *open).await;
                     log.in_flight.lock().unwrap().remove(&key);
                     log.record(&cm);
                     Ok::<_, Failed>(Action::await_change())
@@ -349,13 +353,21 @@ async fn workers_never_share_a_key_and_run_different_keys_at_once() {
         never_fails,
         log.clone(),
     ));
-    // Change k0 repeatedly while it is being reconciled.
+    // All four keys are held at once.
+    loop {
+        let changed = log.changed.notified();
+        if *peak.lock().unwrap() == 4 {
+            break;
+        }
+        changed.await;
+    }
+    // Change k0 repeatedly while it is being reconciled, then let everything finish.
     for i in 0..5 {
         let mut c = (*cms.get("k0").await.unwrap()).clone();
         c.data.insert("i".into(), i.to_string());
         cms.replace("k0", &c).await.unwrap();
-        tokio::time::advance(Duration::from_millis(300)).await;
     }
+    gate_tx.send(true).unwrap();
     log.wait_for("k3", 1).await;
     log.wait_for("k0", 2).await;
     assert_eq!(*log.overlaps.lock().unwrap(), 0, "one worker per key");
@@ -432,6 +444,7 @@ async fn graceful_shutdown_lets_running_reconciles_finish() {
     let log = Log::new();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let started = Arc::new(Notify::new());
+    let release = Arc::new(Notify::new());
     let run = tokio::spawn(
         Controller::new(cms, Config::default())
             .graceful_shutdown_on(async move {
@@ -440,11 +453,13 @@ async fn graceful_shutdown_lets_running_reconciles_finish() {
             .run(
                 {
                     let started = started.clone();
+                    let release = release.clone();
                     move |cm: Arc<ConfigMap>, log: Arc<Log>| {
                         let started = started.clone();
+                        let release = release.clone();
                         async move {
                             started.notify_one();
-                            tokio::time::sleep(Duration::from_secs(5)).await;
+                            release.notified().await;
                             log.record(&cm);
                             Ok::<_, Failed>(Action::await_change())
                         }
@@ -456,6 +471,14 @@ async fn graceful_shutdown_lets_running_reconciles_finish() {
     );
     started.notified().await;
     stop_tx.send(()).unwrap();
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+    assert!(
+        !run.is_finished(),
+        "run waits for the reconcile in progress"
+    );
+    release.notify_one();
     run.await.unwrap();
     assert_eq!(
         log.count("long"),

@@ -93,14 +93,20 @@ async fn a_leader_that_cannot_renew_steps_down() {
     let thief = tokio::spawn({
         let api = api.clone();
         async move {
+            // Takes the lease back whenever someone else writes it.
+            let changes =
+                keel_core::client::watcher(api.clone(), keel_core::client::ListParams::default());
+            futures::pin_mut!(changes);
             loop {
                 let mut lease = (*api.get("manager").await.unwrap()).clone();
-                lease.spec.holder_identity = Some("thief".into());
-                lease.spec.renew_time = Some(keel_core::meta::MicroTime::from(
-                    keel_core::meta::Time::epoch(),
-                ));
-                let _ = api.replace("manager", &lease).await;
-                tokio::time::sleep(Duration::from_secs(1)).await;
+                if lease.spec.holder_identity.as_deref() != Some("thief") {
+                    lease.spec.holder_identity = Some("thief".into());
+                    lease.spec.renew_time = Some(keel_core::meta::MicroTime::from(
+                        keel_core::meta::Time::epoch(),
+                    ));
+                    let _ = api.replace("manager", &lease).await;
+                }
+                futures::StreamExt::next(&mut changes).await;
             }
         }
     });

@@ -27,11 +27,10 @@ use keel_runtime::sim::{Cidr, SimNetwork};
 use keel_runtime::{
     ContainerConfig, ContainerEvent, ContainerEventKind, ContainerFilter, ContainerRuntime,
     ContainerState, ContainerStatus, ExecResult, ImageInfo, RuntimeError, SandboxConfig,
-    SandboxState, SandboxStatus,
+    SandboxStatus,
 };
 use rustix::process::{Pid, Signal};
 use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::sync::broadcast;
 use tokio::time::Instant;
 
 /// Image names and the executables that stand for them.
@@ -62,12 +61,6 @@ pub fn loopback_network(cidr: &str) -> Result<SimNetwork, RuntimeError> {
 }
 
 #[derive(Debug)]
-struct Sandbox {
-    config: SandboxConfig,
-    state: SandboxState,
-}
-
-#[derive(Debug)]
 struct Proc {
     status: ContainerStatus,
     config: ContainerConfig,
@@ -77,7 +70,7 @@ struct Proc {
 
 #[derive(Debug, Default)]
 struct State {
-    sandboxes: BTreeMap<String, Sandbox>,
+    sandboxes: keel_runtime::support::Sandboxes,
     containers: BTreeMap<String, Proc>,
     pulled: BTreeMap<String, i64>,
     next_id: u64,
@@ -87,7 +80,7 @@ struct State {
 struct Inner {
     images: ImageTable,
     state: Mutex<State>,
-    events: broadcast::Sender<ContainerEvent>,
+    events: keel_runtime::support::EventHub,
     exits: Mutex<HashMap<String, tokio::sync::watch::Receiver<bool>>>,
 }
 
@@ -121,7 +114,7 @@ impl ProcessRuntime {
             inner: Arc::new(Inner {
                 images,
                 state: Mutex::new(State::default()),
-                events: broadcast::channel(4096).0,
+                events: keel_runtime::support::EventHub::default(),
                 exits: Mutex::new(HashMap::new()),
             }),
         }
@@ -135,11 +128,7 @@ impl ProcessRuntime {
     }
 
     fn emit(&self, id: &str, sandbox: &str, kind: ContainerEventKind) {
-        let _ = self.inner.events.send(ContainerEvent {
-            container_id: id.to_owned(),
-            sandbox_id: sandbox.to_owned(),
-            kind,
-        });
+        self.inner.events.emit(id, sandbox, kind);
     }
 
     fn signal(pgid: Option<i32>, signal: Signal) {
@@ -183,27 +172,13 @@ fn exit_code(status: std::process::ExitStatus) -> i32 {
 #[async_trait::async_trait]
 impl ContainerRuntime for ProcessRuntime {
     async fn run_pod_sandbox(&self, config: &SandboxConfig) -> Result<String, RuntimeError> {
-        let mut st = self.lock();
-        st.next_id += 1;
-        let id = format!("psandbox-{}", st.next_id);
-        st.sandboxes.insert(
-            id.clone(),
-            Sandbox {
-                config: config.clone(),
-                state: SandboxState::Ready,
-            },
-        );
-        Ok(id)
+        Ok(self.lock().sandboxes.create(config))
     }
 
     async fn stop_pod_sandbox(&self, id: &str) -> Result<(), RuntimeError> {
         let running: Vec<String> = {
             let mut st = self.lock();
-            let sb = st
-                .sandboxes
-                .get_mut(id)
-                .ok_or_else(|| RuntimeError::not_found("sandbox", id))?;
-            sb.state = SandboxState::NotReady;
+            st.sandboxes.stop(id)?;
             st.containers
                 .iter()
                 .filter(|(_, p)| p.status.sandbox_id == id && p.status.state.is_running())
@@ -240,16 +215,7 @@ impl ContainerRuntime for ProcessRuntime {
     }
 
     async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxStatus>, RuntimeError> {
-        Ok(self
-            .lock()
-            .sandboxes
-            .iter()
-            .map(|(id, s)| SandboxStatus {
-                id: id.clone(),
-                config: s.config.clone(),
-                state: s.state,
-            })
-            .collect())
+        Ok(self.lock().sandboxes.list())
     }
 
     async fn create_container(
@@ -259,15 +225,7 @@ impl ContainerRuntime for ProcessRuntime {
     ) -> Result<String, RuntimeError> {
         let id = {
             let mut st = self.lock();
-            match st.sandboxes.get(sandbox_id) {
-                None => return Err(RuntimeError::not_found("sandbox", sandbox_id)),
-                Some(s) if s.state != SandboxState::Ready => {
-                    return Err(RuntimeError::InvalidState(format!(
-                        "sandbox {sandbox_id} is not ready"
-                    )));
-                }
-                Some(_) => {}
-            }
+            st.sandboxes.require_ready(sandbox_id)?;
             if !st.pulled.contains_key(&config.image) {
                 return Err(RuntimeError::not_found("image", &config.image));
             }
@@ -478,28 +436,13 @@ impl ContainerRuntime for ProcessRuntime {
             .lock()
             .containers
             .values()
-            .filter(|p| {
-                filter
-                    .sandbox_id
-                    .as_ref()
-                    .is_none_or(|s| *s == p.status.sandbox_id)
-            })
-            .filter(|p| !filter.running_only || p.status.state.is_running())
+            .filter(|p| keel_runtime::support::selects(filter, &p.status))
             .map(|p| p.status.clone())
             .collect())
     }
 
     fn events(&self) -> BoxStream<'static, ContainerEvent> {
-        let rx = self.inner.events.subscribe();
-        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(e) => return Some((e, rx)),
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        }))
+        self.inner.events.stream()
     }
 
     async fn logs(&self, id: &str) -> Result<String, RuntimeError> {
@@ -571,14 +514,6 @@ impl ContainerRuntime for ProcessRuntime {
     }
 
     async fn list_images(&self) -> Result<Vec<ImageInfo>, RuntimeError> {
-        Ok(self
-            .lock()
-            .pulled
-            .iter()
-            .map(|(name, size)| ImageInfo {
-                name: name.clone(),
-                size_bytes: *size,
-            })
-            .collect())
+        Ok(keel_runtime::support::image_list(&self.lock().pulled))
     }
 }

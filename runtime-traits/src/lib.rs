@@ -8,6 +8,7 @@ mod error;
 mod metrics;
 mod network;
 pub mod sim;
+pub mod support;
 mod volume;
 
 #[cfg(feature = "conformance")]

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use futures::stream::BoxStream;
-use tokio::sync::broadcast;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
@@ -124,12 +123,6 @@ impl Behavior {
 }
 
 #[derive(Debug)]
-struct Sandbox {
-    config: SandboxConfig,
-    state: SandboxState,
-}
-
-#[derive(Debug)]
 struct Container {
     status: ContainerStatus,
     config: ContainerConfig,
@@ -145,7 +138,7 @@ struct State {
     command_behaviors: HashMap<String, Behavior>,
     failing_pulls: HashSet<String>,
     images: BTreeMap<String, i64>,
-    sandboxes: BTreeMap<String, Sandbox>,
+    sandboxes: crate::support::Sandboxes,
     containers: BTreeMap<String, Container>,
     next_id: u64,
 }
@@ -153,7 +146,7 @@ struct State {
 #[derive(Debug)]
 struct Inner {
     state: Mutex<State>,
-    events: broadcast::Sender<ContainerEvent>,
+    events: crate::support::EventHub,
     load: Mutex<Option<super::LoadMeter>>,
 }
 
@@ -175,7 +168,7 @@ impl SimRuntime {
         SimRuntime {
             inner: Arc::new(Inner {
                 state: Mutex::new(State::default()),
-                events: broadcast::channel(4096).0,
+                events: crate::support::EventHub::default(),
                 load: Mutex::new(None),
             }),
         }
@@ -189,11 +182,7 @@ impl SimRuntime {
     }
 
     fn emit(&self, container_id: &str, sandbox_id: &str, kind: ContainerEventKind) {
-        let _ = self.inner.events.send(ContainerEvent {
-            container_id: container_id.to_owned(),
-            sandbox_id: sandbox_id.to_owned(),
-            kind,
-        });
+        self.inner.events.emit(container_id, sandbox_id, kind);
     }
 
     /// Containers of `image` behave like `behavior`.
@@ -299,27 +288,13 @@ impl SimRuntime {
 #[async_trait::async_trait]
 impl ContainerRuntime for SimRuntime {
     async fn run_pod_sandbox(&self, config: &SandboxConfig) -> Result<String, RuntimeError> {
-        let mut st = self.lock();
-        st.next_id += 1;
-        let id = format!("sandbox-{}", st.next_id);
-        st.sandboxes.insert(
-            id.clone(),
-            Sandbox {
-                config: config.clone(),
-                state: SandboxState::Ready,
-            },
-        );
-        Ok(id)
+        Ok(self.lock().sandboxes.create(config))
     }
 
     async fn stop_pod_sandbox(&self, id: &str) -> Result<(), RuntimeError> {
         let running: Vec<String> = {
             let mut st = self.lock();
-            let sb = st
-                .sandboxes
-                .get_mut(id)
-                .ok_or_else(|| RuntimeError::not_found("sandbox", id))?;
-            sb.state = SandboxState::NotReady;
+            st.sandboxes.stop(id)?;
             st.containers
                 .iter()
                 .filter(|(_, c)| c.status.sandbox_id == id && c.status.state.is_running())
@@ -355,16 +330,7 @@ impl ContainerRuntime for SimRuntime {
     }
 
     async fn list_pod_sandboxes(&self) -> Result<Vec<SandboxStatus>, RuntimeError> {
-        Ok(self
-            .lock()
-            .sandboxes
-            .iter()
-            .map(|(id, s)| SandboxStatus {
-                id: id.clone(),
-                config: s.config.clone(),
-                state: s.state,
-            })
-            .collect())
+        Ok(self.lock().sandboxes.list())
     }
 
     async fn create_container(
@@ -374,15 +340,7 @@ impl ContainerRuntime for SimRuntime {
     ) -> Result<String, RuntimeError> {
         let id = {
             let mut st = self.lock();
-            match st.sandboxes.get(sandbox_id) {
-                None => return Err(RuntimeError::not_found("sandbox", sandbox_id)),
-                Some(s) if s.state != SandboxState::Ready => {
-                    return Err(RuntimeError::InvalidState(format!(
-                        "sandbox {sandbox_id} is not ready"
-                    )));
-                }
-                Some(_) => {}
-            }
+            st.sandboxes.require_ready(sandbox_id)?;
             if !st.images.contains_key(&config.image) {
                 return Err(RuntimeError::not_found("image", &config.image));
             }
@@ -504,28 +462,13 @@ impl ContainerRuntime for SimRuntime {
             .lock()
             .containers
             .values()
-            .filter(|c| {
-                filter
-                    .sandbox_id
-                    .as_ref()
-                    .is_none_or(|s| *s == c.status.sandbox_id)
-            })
-            .filter(|c| !filter.running_only || c.status.state.is_running())
+            .filter(|c| crate::support::selects(filter, &c.status))
             .map(|c| c.status.clone())
             .collect())
     }
 
     fn events(&self) -> BoxStream<'static, ContainerEvent> {
-        let rx = self.inner.events.subscribe();
-        Box::pin(futures::stream::unfold(rx, |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(e) => return Some((e, rx)),
-                    Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                }
-            }
-        }))
+        self.inner.events.stream()
     }
 
     async fn logs(&self, id: &str) -> Result<String, RuntimeError> {
@@ -576,15 +519,7 @@ impl ContainerRuntime for SimRuntime {
     }
 
     async fn list_images(&self) -> Result<Vec<ImageInfo>, RuntimeError> {
-        Ok(self
-            .lock()
-            .images
-            .iter()
-            .map(|(name, size)| ImageInfo {
-                name: name.clone(),
-                size_bytes: *size,
-            })
-            .collect())
+        Ok(crate::support::image_list(&self.lock().images))
     }
 }
 
@@ -600,12 +535,12 @@ impl MetricsSource for SimRuntime {
         let sandboxes: Vec<&String> = st
             .sandboxes
             .iter()
-            .filter(|(_, s)| {
+            .filter(|s| {
                 s.state == SandboxState::Ready
                     && s.config.namespace == namespace
                     && s.config.name == name
             })
-            .map(|(id, _)| id)
+            .map(|s| &s.id)
             .collect();
         if sandboxes.is_empty() {
             return Ok(None);

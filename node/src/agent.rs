@@ -616,6 +616,35 @@ fn restarts_on(policy: &str, exit_code: i32, init: bool) -> bool {
 }
 
 /// Starts (or restarts) container `c` as attempt `attempt`.
+/// The current instance's state, read from the runtime.
+async fn read_state(shared: &Shared, t: &Tracked) -> Option<ContainerState> {
+    let id = t.id.as_ref()?;
+    shared
+        .runtime
+        .container_status(id)
+        .await
+        .ok()
+        .map(|s| s.state)
+}
+
+/// Starts attempt `attempt` of `c`; its state after, and when to retry if it waits.
+async fn start_and_read(
+    shared: &Shared,
+    pod: &Pod,
+    place: &Place<'_>,
+    c: &Container,
+    t: &mut Tracked,
+    attempt: u32,
+) -> (Option<ContainerState>, Option<Duration>) {
+    start(shared, pod, place, c, t, attempt).await;
+    let state = read_state(shared, t).await;
+    let retry = t
+        .waiting
+        .is_some()
+        .then(|| shared.config.backoff(t.backoff_level.max(1)));
+    (state, retry)
+}
+
 /// Where a pod's containers run: its sandbox, addresses and volumes.
 struct Place<'a> {
     sandbox: &'a str,
@@ -733,16 +762,13 @@ async fn drive_inner(
             .clone()
             .unwrap_or_else(|| "Always".into())
     };
-    let t = pr.containers.entry(c.name.clone()).or_default();
-    let current = match &t.id {
-        Some(id) => shared
-            .runtime
-            .container_status(id)
-            .await
-            .ok()
-            .map(|s| s.state),
-        None => None,
+    let place = Place {
+        sandbox: &sandbox,
+        network: network.as_ref(),
+        volumes: volumes.as_ref(),
     };
+    let t = pr.containers.entry(c.name.clone()).or_default();
+    let current = read_state(shared, t).await;
     match current {
         None => {
             let attempt =
@@ -751,26 +777,7 @@ async fn drive_inner(
                 } else {
                     0
                 };
-            let place = Place {
-                sandbox: &sandbox,
-                network: network.as_ref(),
-                volumes: volumes.as_ref(),
-            };
-            start(shared, pod, &place, c, t, attempt).await;
-            let state = match &t.id {
-                Some(id) => shared
-                    .runtime
-                    .container_status(id)
-                    .await
-                    .ok()
-                    .map(|s| s.state),
-                None => None,
-            };
-            let retry = t
-                .waiting
-                .is_some()
-                .then(|| shared.config.backoff(t.backoff_level.max(1)));
-            (state, retry)
+            start_and_read(shared, pod, &place, c, t, attempt).await
         }
         Some(ContainerState::Exited {
             exit_code,
@@ -807,26 +814,7 @@ async fn drive_inner(
             t.last = Some(exited);
             t.backoff_level += 1;
             let attempt = t.restarts + 1;
-            let place = Place {
-                sandbox: &sandbox,
-                network: network.as_ref(),
-                volumes: volumes.as_ref(),
-            };
-            start(shared, pod, &place, c, t, attempt).await;
-            let state = match &t.id {
-                Some(id) => shared
-                    .runtime
-                    .container_status(id)
-                    .await
-                    .ok()
-                    .map(|s| s.state),
-                None => None,
-            };
-            let retry = t
-                .waiting
-                .is_some()
-                .then(|| shared.config.backoff(t.backoff_level.max(1)));
-            (state, retry)
+            start_and_read(shared, pod, &place, c, t, attempt).await
         }
         Some(ContainerState::Running { started_at }) => {
             t.waiting = None;

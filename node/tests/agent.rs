@@ -66,6 +66,21 @@ async fn until(
     }
 }
 
+/// Waits until pod `name` reports its first container, which must be waiting; why.
+async fn first_waiting(client: &Client, name: &str) -> keel_core::api::ContainerStateWaiting {
+    let p = until(client, name, |p| {
+        p.and_then(|p| p.status.as_ref())
+            .is_some_and(|s| !s.container_statuses.is_empty())
+    })
+    .await
+    .unwrap();
+    let state = p.status.as_ref().unwrap().container_statuses[0]
+        .state
+        .clone()
+        .unwrap();
+    state.waiting.expect("the container waits")
+}
+
 fn phase(p: Option<&Pod>) -> &str {
     p.and_then(|p| p.status.as_ref())
         .and_then(|s| s.phase.as_deref())
@@ -521,18 +536,7 @@ async fn containers_get_downward_values_service_links_and_referenced_config() {
         .create(&pod("broken", broken))
         .await
         .unwrap();
-    let p = until(&client, "broken", |p| {
-        p.and_then(|p| p.status.as_ref())
-            .is_some_and(|s| !s.container_statuses.is_empty())
-    })
-    .await
-    .unwrap();
-    let waiting = p.status.as_ref().unwrap().container_statuses[0]
-        .state
-        .clone()
-        .unwrap()
-        .waiting
-        .unwrap();
+    let waiting = first_waiting(&client, "broken").await;
     assert_eq!(
         waiting.reason.as_deref(),
         Some("CreateContainerConfigError")
@@ -579,18 +583,7 @@ async fn volumes_are_materialised_and_mounted() {
         .create(&pod("vols", spec))
         .await
         .unwrap();
-    let p = until(&client, "vols", |p| {
-        p.and_then(|p| p.status.as_ref())
-            .is_some_and(|s| !s.container_statuses.is_empty())
-    })
-    .await
-    .unwrap();
-    let waiting = p.status.as_ref().unwrap().container_statuses[0]
-        .state
-        .clone()
-        .unwrap()
-        .waiting
-        .unwrap();
+    let waiting = first_waiting(&client, "vols").await;
     assert_eq!(waiting.reason.as_deref(), Some("ContainerCreating"));
     assert!(
         waiting

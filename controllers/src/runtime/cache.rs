@@ -17,6 +17,9 @@ pub const BY_NAMESPACE: &str = "namespace";
 pub const BY_CONTROLLER_UID: &str = "controller-uid";
 /// The index of objects by `spec.nodeName` (pods bound to a node; unset is not indexed).
 pub const BY_NODE_NAME: &str = "spec.nodeName";
+/// Built-in index: objects without a controller owner, by namespace (the orphans a
+/// workload controller may adopt).
+pub const ORPHANS_BY_NAMESPACE: &str = "orphans-by-namespace";
 
 /// Computes the values an object is indexed under.
 pub type IndexFn<K> = Arc<dyn Fn(&K) -> Vec<String> + Send + Sync>;
@@ -152,7 +155,7 @@ impl<K: Resource> Default for Cache<K> {
 
 impl<K: Resource> Cache<K> {
     /// An empty cache, not yet ready, with the built-in indexers ([`BY_NAMESPACE`],
-    /// [`BY_CONTROLLER_UID`], and [`BY_NODE_NAME`] for kinds that have `spec.nodeName`).
+    /// [`BY_CONTROLLER_UID`], [`ORPHANS_BY_NAMESPACE`], and [`BY_NODE_NAME`] for kinds that have `spec.nodeName`).
     /// Feed it with [`Reflector`](super::Reflector) or use the shared one from
     /// [`Informers`](super::Informers).
     pub fn new() -> Cache<K> {
@@ -181,6 +184,13 @@ impl<K: Resource> Cache<K> {
                 .map(|r| r.uid.clone())
                 .into_iter()
                 .collect()
+        });
+        cache.add_indexer(ORPHANS_BY_NAMESPACE, |o: &K| {
+            let meta = o.meta();
+            match (meta.controller_owner(), meta.namespace_str()) {
+                (None, Some(ns)) => vec![ns.to_owned()],
+                _ => Vec::new(),
+            }
         });
         cache.add_indexer(BY_NODE_NAME, |o: &K| {
             o.field_value("spec.nodeName")

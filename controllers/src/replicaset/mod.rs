@@ -1,0 +1,295 @@
+//! The ReplicaSet controller: keeps `spec.replicas` pods matching the selector.
+//!
+//! As Kubernetes' `replicaset` controller: it adopts matching orphans and releases pods
+//! whose labels stop matching; creates missing pods in slow-start batches (1, 2, 4, …,
+//! at most [`BURST_REPLICAS`] per sync) and deletes surplus pods least valuable first
+//! ([`pods_to_delete`]); it records what it created and deleted in [`Expectations`] and
+//! does not act again until its cache has seen it; it keeps `status` (`replicas`,
+//! `fullyLabeledReplicas`, `readyReplicas`, `availableReplicas` after `minReadySeconds`,
+//! `observedGeneration`, the `ReplicaFailure` condition) true.
+
+mod status;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use keel_core::Error;
+use keel_core::api::{Pod, ReplicaSet};
+use keel_core::client::{Api, Client, DeleteParams};
+
+use crate::manager::{ManagedController, Shutdown};
+use crate::runtime::cache::{BY_CONTROLLER_UID, ORPHANS_BY_NAMESPACE};
+use crate::runtime::{
+    Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, is_owner_kind,
+};
+use crate::workload::{claim, is_pod_active, pod_from_template, pods_to_delete, slow_start_batch};
+
+/// The controller's name in a [`ControllerManager`](crate::ControllerManager).
+pub const NAME: &str = "replicaset";
+
+/// At most this many pods are created or deleted per sync (Kubernetes' `BurstReplicas`).
+pub const BURST_REPLICAS: usize = 500;
+
+/// The ReplicaSet controller. `ReplicaSetController::default()` runs 5 workers, as
+/// `kube-controller-manager`'s `--concurrent-replicaset-syncs`.
+#[derive(Clone, Debug)]
+pub struct ReplicaSetController {
+    workers: usize,
+}
+
+impl Default for ReplicaSetController {
+    fn default() -> Self {
+        ReplicaSetController { workers: 5 }
+    }
+}
+
+impl ReplicaSetController {
+    /// Reconciles up to `n` ReplicaSets at once.
+    #[must_use]
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+
+    /// Runs until `shutdown` fires.
+    pub async fn run(self, client: Client, shutdown: Shutdown) {
+        let informers = Informers::of(&client);
+        let sets = informers.cache::<ReplicaSet>();
+        let pods = informers.cache::<Pod>();
+        let orphan_sets = sets.clone();
+        let controller = Controller::new(
+            Api::<ReplicaSet>::all(&client),
+            Config::default()
+                .name(NAME)
+                .concurrency(self.workers)
+                .informers(informers),
+        )
+        .owns::<Pod>()
+        .watches::<Pod, _>(move |pod| sets_selecting_orphan(&orphan_sets, pod))
+        .graceful_shutdown_on(shutdown.wait());
+        let ctx = Arc::new(Ctx {
+            recorder: Recorder::new(&client, "replicaset-controller"),
+            client,
+            sets,
+            pods,
+            expectations: Expectations::new(),
+        });
+        let observer = tokio::spawn(observe(ctx.clone(), controller.queue()));
+        controller
+            .run(reconcile, |_, _, _| Action::requeue(Duration::ZERO), ctx)
+            .await;
+        observer.abort();
+    }
+}
+
+impl ManagedController for ReplicaSetController {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
+        Box::pin((*self).run(client, shutdown))
+    }
+}
+
+struct Ctx {
+    client: Client,
+    sets: Cache<ReplicaSet>,
+    pods: Cache<Pod>,
+    expectations: Expectations<ObjectRef>,
+    recorder: Recorder,
+}
+
+/// The ReplicaSets an orphan pod's labels match: they may adopt it.
+fn sets_selecting_orphan(sets: &Cache<ReplicaSet>, pod: &Pod) -> Vec<ObjectRef> {
+    let Some(ns) = pod.metadata.namespace_str() else {
+        return Vec::new();
+    };
+    if pod.metadata.controller_owner().is_some() {
+        return Vec::new();
+    }
+    sets.list_in(ns)
+        .iter()
+        .filter(|rs| {
+            rs.spec
+                .selector
+                .to_selector()
+                .is_ok_and(|s| !s.is_empty() && s.matches(&pod.metadata.labels))
+        })
+        .map(|rs| ObjectRef::from_obj(&**rs))
+        .collect()
+}
+
+/// The ReplicaSet controlling `pod`, if any.
+fn owner_key(pod: &Pod) -> Option<ObjectRef> {
+    let owner = pod.metadata.controller_owner()?;
+    if !is_owner_kind::<ReplicaSet>(owner) {
+        return None;
+    }
+    Some(ObjectRef::new(owner.name.clone()).within(pod.metadata.namespace_str()?))
+}
+
+/// Feeds expectations from the pod cache (creations and deletions seen) and forgets
+/// those of deleted ReplicaSets; queues the owner after each observation.
+async fn observe(ctx: Arc<Ctx>, queue: crate::runtime::WorkQueue<ObjectRef>) {
+    let mut pods = ctx.pods.subscribe();
+    let mut sets = ctx.sets.subscribe();
+    loop {
+        tokio::select! {
+            change = pods.recv() => {
+                let Some(change) = change else { return };
+                let (old, new) = (change.old.as_deref(), change.new.as_deref());
+                let Some(key) = new.or(old).and_then(owner_key) else { continue };
+                match (old, new) {
+                    (None, Some(p)) if p.metadata.deletion_timestamp.is_some() => {
+                        ctx.expectations.deletion_observed(&key, p.metadata.uid.as_deref().unwrap_or(""));
+                    }
+                    (None, Some(_)) => ctx.expectations.creation_observed(&key),
+                    (Some(o), Some(p)) if o.metadata.deletion_timestamp.is_none() && p.metadata.deletion_timestamp.is_some() => {
+                        ctx.expectations.deletion_observed(&key, p.metadata.uid.as_deref().unwrap_or(""));
+                    }
+                    (Some(o), None) => {
+                        ctx.expectations.deletion_observed(&key, o.metadata.uid.as_deref().unwrap_or(""));
+                    }
+                    _ => continue,
+                }
+                queue.add(key);
+            }
+            change = sets.recv() => {
+                let Some(change) = change else { return };
+                if let (Some(old), None) = (&change.old, &change.new) {
+                    ctx.expectations.forget(&ObjectRef::from_obj(&**old));
+                }
+            }
+        }
+    }
+}
+
+async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let key = ObjectRef::from_obj(&*rs);
+    let ns = rs.metadata.namespace_str().unwrap_or("default").to_owned();
+    let Ok(selector) = rs.spec.selector.to_selector() else {
+        // Admission rejects such selectors; an old object may still carry one.
+        tracing::warn!(replicaset = %key, "invalid selector; not syncing");
+        return Ok(Action::await_change());
+    };
+    let pod_api: Api<Pod> = Api::namespaced(&ctx.client, &ns);
+    let needs_sync = ctx.expectations.satisfied(&key);
+    let pods = claim(&*rs, &selector, &candidates(&ctx.pods, &rs, &ns), &pod_api).await?;
+    let active: Vec<Arc<Pod>> = pods.into_iter().filter(|p| is_pod_active(p)).collect();
+
+    let mut failure = None;
+    if needs_sync && rs.metadata.deletion_timestamp.is_none() {
+        failure = manage_replicas(&rs, &key, &active, &pod_api, &ctx).await;
+    }
+    let now = ctx.client.clock().now();
+    let (next, action) = status::compute(&rs, &active, failure.as_ref(), &now);
+    status::write(&ctx.client, &rs, next).await?;
+    if let Some((reason, error)) = failure {
+        tracing::debug!(replicaset = %key, reason, %error, "sync failed");
+        return Err(error);
+    }
+    Ok(action)
+}
+
+/// The pods `rs` may claim: those it controls and the orphans of its namespace (pods
+/// controlled by others are never claimed, so they are not looked at).
+fn candidates(pods: &Cache<Pod>, rs: &ReplicaSet, ns: &str) -> Vec<Arc<Pod>> {
+    let uid = rs.metadata.uid.as_deref().unwrap_or("");
+    let mut all = pods.by_index(BY_CONTROLLER_UID, uid);
+    all.extend(pods.by_index(ORPHANS_BY_NAMESPACE, ns));
+    all
+}
+
+/// Creates or deletes pods towards `spec.replicas`; the failure, if any, as
+/// (condition reason, error).
+async fn manage_replicas(
+    rs: &Arc<ReplicaSet>,
+    key: &ObjectRef,
+    active: &[Arc<Pod>],
+    api: &Api<Pod>,
+    ctx: &Ctx,
+) -> Option<(&'static str, Error)> {
+    let want = usize::try_from(rs.spec.replicas.unwrap_or(1)).unwrap_or(0);
+    if active.len() < want {
+        let diff = (want - active.len()).min(BURST_REPLICAS);
+        ctx.expectations.expect_creations(key, diff);
+        let template = pod_from_template(&rs.spec.template, &**rs, None);
+        let (created, error) = slow_start_batch(diff, 1, |_| {
+            let pod = template.clone();
+            async move {
+                match api.create(&pod).await {
+                    Ok(p) => {
+                        let msg = format!("Created pod: {}", p.metadata.name_str());
+                        let _ = ctx.recorder.normal(&**rs, "SuccessfulCreate", &msg).await;
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let msg = format!("Error creating: {e}");
+                        let _ = ctx.recorder.warning(&**rs, "FailedCreate", &msg).await;
+                        Err(e)
+                    }
+                }
+            }
+        })
+        .await;
+        for _ in created..diff {
+            ctx.expectations.creation_observed(key);
+        }
+        return error.map(|e| ("FailedCreate", e));
+    }
+    if active.len() > want {
+        let diff = (active.len() - want).min(BURST_REPLICAS);
+        let related = related_pods(ctx, rs, active);
+        let doomed = pods_to_delete(active, &related, diff);
+        let uids = doomed
+            .iter()
+            .map(|p| p.metadata.uid.clone().unwrap_or_default());
+        ctx.expectations.expect_deletions(key, uids);
+        let deletions = doomed.iter().map(|pod| async move {
+            let name = pod.metadata.name_str();
+            let uid = pod.metadata.uid.as_deref().unwrap_or("");
+            match api.delete(name, &DeleteParams::default()).await {
+                Ok(_) => {
+                    let msg = format!("Deleted pod: {name}");
+                    let _ = ctx.recorder.normal(&**rs, "SuccessfulDelete", &msg).await;
+                    None
+                }
+                Err(e) if e.is_not_found() => {
+                    ctx.expectations.deletion_observed(key, uid);
+                    None
+                }
+                Err(e) => {
+                    ctx.expectations.deletion_observed(key, uid);
+                    let msg = format!("Error deleting: {e}");
+                    let _ = ctx.recorder.warning(&**rs, "FailedDelete", &msg).await;
+                    Some(e)
+                }
+            }
+        });
+        let errors = futures::future::join_all(deletions).await;
+        return errors
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|e| ("FailedDelete", e));
+    }
+    None
+}
+
+/// The pods of every ReplicaSet controlled by the same owner as `rs` (its Deployment's
+/// other revisions): pods doubled up with them on a node are deleted first.
+fn related_pods(ctx: &Ctx, rs: &ReplicaSet, own: &[Arc<Pod>]) -> Vec<Arc<Pod>> {
+    let Some(owner) = rs.metadata.controller_owner() else {
+        return own.to_vec();
+    };
+    ctx.sets
+        .by_index(BY_CONTROLLER_UID, &owner.uid)
+        .iter()
+        .flat_map(|s| {
+            ctx.pods
+                .by_index(BY_CONTROLLER_UID, s.metadata.uid.as_deref().unwrap_or(""))
+        })
+        .collect()
+}

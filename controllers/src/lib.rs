@@ -8,6 +8,7 @@
 //! keys, and reconciles each key with at most one worker at a time.
 
 pub mod deployment;
+pub mod endpointslice;
 pub mod garbagecollector;
 pub mod manager;
 pub mod replicaset;

@@ -61,6 +61,7 @@ pub trait ManagedController: Send + 'static {
 pub const BUILT_IN: &[&str] = &[
     crate::replicaset::NAME,
     crate::deployment::NAME,
+    crate::endpointslice::NAME,
     crate::garbagecollector::NAME,
 ];
 
@@ -69,6 +70,9 @@ pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
     Some(match name {
         crate::replicaset::NAME => Box::new(crate::replicaset::ReplicaSetController::default()),
         crate::deployment::NAME => Box::new(crate::deployment::DeploymentController::default()),
+        crate::endpointslice::NAME => {
+            Box::new(crate::endpointslice::EndpointSliceController::default())
+        }
         crate::garbagecollector::NAME => {
             Box::new(crate::garbagecollector::GarbageCollector::default())
         }

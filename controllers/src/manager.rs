@@ -58,13 +58,14 @@ pub trait ManagedController: Send + 'static {
 
 /// The names of the built-in controllers, in the order [`ControllerManager::with_all`]
 /// starts them.
-pub const BUILT_IN: &[&str] = &[crate::replicaset::NAME, crate::job::NAME];
+pub const BUILT_IN: &[&str] = &[crate::replicaset::NAME, crate::job::NAME, crate::cronjob::NAME];
 
 /// A built-in controller by name, with its default settings.
 pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
     Some(match name {
         crate::replicaset::NAME => Box::new(crate::replicaset::ReplicaSetController::default()),
         crate::job::NAME => Box::new(crate::job::JobController::default()),
+        crate::cronjob::NAME => Box::new(crate::cronjob::CronJobController::default()),
         _ => return None,
     })
 }

@@ -97,6 +97,7 @@ impl JobController {
             expectations: Expectations::new(),
             finalizers: FinalizerExpectations::default(),
             backoff: Mutex::new(HashMap::new()),
+            written: Mutex::new(HashMap::new()),
         });
         let observer = tokio::spawn(observe(ctx.clone(), controller.queue()));
         controller
@@ -162,6 +163,9 @@ struct Ctx {
     expectations: Expectations<ObjectRef>,
     finalizers: FinalizerExpectations,
     backoff: Mutex<HashMap<ObjectRef, BackoffRecord>>,
+    /// The resourceVersion of each Job's last status write: a cached copy older than
+    /// that is stale and not synced (its counts would be outdated).
+    written: Mutex<HashMap<ObjectRef, u64>>,
     recorder: Recorder,
 }
 
@@ -176,12 +180,32 @@ impl Ctx {
         all.insert(key.clone(), record);
     }
 
+    fn wrote(&self, key: &ObjectRef, job: &Job) {
+        if let Some(v) = version(job) {
+            let mut all = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+            all.insert(key.clone(), v);
+        }
+    }
+
+    fn is_stale(&self, key: &ObjectRef, job: &Job) -> bool {
+        let all = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        matches!((all.get(key), version(job)), (Some(w), Some(v)) if v < *w)
+    }
+
     fn forget(&self, key: &ObjectRef) {
+        self.written
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(key);
         self.expectations.forget(key);
         self.finalizers.forget(key);
         let mut all = self.backoff.lock().unwrap_or_else(PoisonError::into_inner);
         all.remove(key);
     }
+}
+
+fn version(job: &Job) -> Option<u64> {
+    job.metadata.resource_version.as_deref()?.parse().ok()
 }
 
 /// The Jobs an orphan pod's labels match: they may adopt it.
@@ -300,6 +324,10 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let ns = job.metadata.namespace_str().unwrap_or("default").to_owned();
     let pod_api: Api<Pod> = Api::namespaced(&ctx.client, &ns);
     let uid = job.metadata.uid.clone().unwrap_or_default();
+    if ctx.is_stale(&key, &job) {
+        // Our own newer status write is on its way to the cache; it queues the Job.
+        return Ok(Action::await_change());
+    }
     if is_finished(&job) {
         ctx.forget_backoff(&key);
         // Pods left with the finalizer (e.g. adopted late) need not wait for counting.

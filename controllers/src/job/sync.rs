@@ -484,6 +484,7 @@ async fn track_and_finish(ctx: &Ctx, st: &mut State, cached: &Job) -> Result<(),
 
     if Some(&st.status) != cached.status.as_ref() {
         (st.job, st.status) = status::write(&ctx.client, &st.job, &st.status).await?;
+        ctx.wrote(&st.key, &st.job);
         ctx.set_backoff_record(&st.key, st.backoff.clone());
     }
 
@@ -537,6 +538,7 @@ async fn track_and_finish(ctx: &Ctx, st: &mut State, cached: &Job) -> Result<(),
     }
     if st.status != before || finished_now.is_some() {
         (st.job, st.status) = status::write(&ctx.client, &st.job, &st.status).await?;
+        ctx.wrote(&st.key, &st.job);
     }
     if let Some(cond) = finished_now {
         if cond.type_ == COMPLETE {

@@ -58,7 +58,11 @@ pub trait ManagedController: Send + 'static {
 
 /// The names of the built-in controllers, in the order [`ControllerManager::with_all`]
 /// starts them.
-pub const BUILT_IN: &[&str] = &[crate::replicaset::NAME, crate::job::NAME, crate::cronjob::NAME];
+pub const BUILT_IN: &[&str] = &[
+    crate::replicaset::NAME,
+    crate::job::NAME,
+    crate::cronjob::NAME,
+];
 
 /// A built-in controller by name, with its default settings.
 pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {

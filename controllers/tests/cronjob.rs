@@ -2,6 +2,9 @@
 //! starting at 2026-01-01T00:00:00Z. Most tests play the Job controller's part by
 //! writing Job conditions; the Replace test runs the real Job controller.
 
+// `support::wait_for` trips this pedantic lint (shared file, left as it is).
+#![allow(clippy::single_match_else)]
+
 mod support;
 
 use std::sync::Arc;
@@ -59,7 +62,10 @@ fn at_minute(minutes: u64) -> Time {
 }
 
 fn names(jobs: &[Arc<Job>]) -> Vec<String> {
-    let mut n: Vec<String> = jobs.iter().map(|j| j.metadata.name_str().to_owned()).collect();
+    let mut n: Vec<String> = jobs
+        .iter()
+        .map(|j| j.metadata.name_str().to_owned())
+        .collect();
     n.sort();
     n
 }
@@ -97,8 +103,14 @@ async fn events(client: &Client, reason: &str) -> Vec<Arc<Event>> {
 
 async fn wait_event(client: &Client, reason: &str) -> Arc<Event> {
     let api: Api<Event> = Api::default_namespaced(client);
-    let found = wait_for(&api, reason, |e| e.iter().any(|e| e.reason.as_deref() == Some(reason))).await;
-    found.into_iter().find(|e| e.reason.as_deref() == Some(reason)).unwrap()
+    let found = wait_for(&api, reason, |e| {
+        e.iter().any(|e| e.reason.as_deref() == Some(reason))
+    })
+    .await;
+    found
+        .into_iter()
+        .find(|e| e.reason.as_deref() == Some(reason))
+        .unwrap()
 }
 
 fn status(cj: &CronJob) -> CronJobStatus {
@@ -118,14 +130,29 @@ async fn every_five_minutes_creates_named_jobs_on_time() {
 
     let first = wait_for(&jobs, "the 00:05 Job", |j| j.len() == 1).await;
     let took = began.elapsed();
-    assert!(took >= Duration::from_secs(300) && took < Duration::from_secs(301), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(300) && took < Duration::from_secs(301),
+        "{took:?}"
+    );
     let job = &first[0];
     assert_eq!(job.metadata.name_str(), job_name(5));
-    assert_eq!(job.metadata.annotations[CRONJOB_SCHEDULED_TIMESTAMP], "2026-01-01T00:05:00Z");
+    assert_eq!(
+        job.metadata.annotations[CRONJOB_SCHEDULED_TIMESTAMP],
+        "2026-01-01T00:05:00Z"
+    );
     let owner = job.metadata.controller_owner().unwrap();
-    assert_eq!((owner.kind.as_str(), owner.uid.as_str()), ("CronJob", cj.metadata.uid.as_deref().unwrap()));
-    assert_eq!(job.spec.template.spec.restart_policy.as_deref(), Some("Never"));
-    let now = wait_for_object(&cjs, "tick", "status.active", |c| status(c).active.len() == 1).await;
+    assert_eq!(
+        (owner.kind.as_str(), owner.uid.as_str()),
+        ("CronJob", cj.metadata.uid.as_deref().unwrap())
+    );
+    assert_eq!(
+        job.spec.template.spec.restart_policy.as_deref(),
+        Some("Never")
+    );
+    let now = wait_for_object(&cjs, "tick", "status.active", |c| {
+        status(c).active.len() == 1
+    })
+    .await;
     let s = status(&now);
     assert_eq!(s.active[0].name.as_deref(), Some(job_name(5).as_str()));
     assert_eq!(s.active[0].uid, job.metadata.uid);
@@ -134,7 +161,10 @@ async fn every_five_minutes_creates_named_jobs_on_time() {
     // Allow: the next run starts while the first is still active.
     let two = wait_for(&jobs, "the 00:10 Job", |j| j.len() == 2).await;
     let took = began.elapsed();
-    assert!(took >= Duration::from_secs(600) && took < Duration::from_secs(601), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(600) && took < Duration::from_secs(601),
+        "{took:?}"
+    );
     assert_eq!(names(&two), [job_name(5), job_name(10)]);
     let now = wait_for_object(&cjs, "tick", "two active", |c| status(c).active.len() == 2).await;
     assert_eq!(status(&now).last_schedule_time, Some(at_minute(10)));
@@ -146,7 +176,10 @@ async fn every_five_minutes_creates_named_jobs_on_time() {
         status(c).active.len() == 1 && status(c).last_successful_time.is_some()
     })
     .await;
-    assert_eq!(status(&now).active[0].name.as_deref(), Some(job_name(10).as_str()));
+    assert_eq!(
+        status(&now).active[0].name.as_deref(),
+        Some(job_name(10).as_str())
+    );
     let seen = wait_event(&client, "SawCompletedJob").await;
     assert_eq!(
         seen.message.as_deref(),
@@ -161,20 +194,30 @@ async fn forbid_skips_runs_while_a_job_is_active() {
     let cjs: Api<CronJob> = Api::default_namespaced(&client);
     let jobs: Api<Job> = Api::default_namespaced(&client);
     let manager = start(&client, &["cronjob"]);
-    cjs.create(&cron_job("*/5 * * * *", "Forbid")).await.unwrap();
+    cjs.create(&cron_job("*/5 * * * *", "Forbid"))
+        .await
+        .unwrap();
     wait_for(&jobs, "the 00:05 Job", |j| j.len() == 1).await;
     let skipped = wait_event(&client, "JobAlreadyActive").await;
     assert_eq!(
         skipped.message.as_deref(),
-        Some("Not starting job because prior execution is running and concurrency policy is Forbid")
+        Some(
+            "Not starting job because prior execution is running and concurrency policy is Forbid"
+        )
     );
     assert_eq!(client.clock().now().0.format("%H:%M").to_string(), "00:10");
-    assert_eq!(jobs.list(&ListParams::default()).await.unwrap().items.len(), 1);
+    assert_eq!(
+        jobs.list(&ListParams::default()).await.unwrap().items.len(),
+        1
+    );
     // Still one Job after the 00:15 run is skipped too.
     tokio::time::advance(Duration::from_secs(300)).await;
     let c = wait_for_object(&cjs, "tick", "00:15 skipped", |_| true).await;
     assert_eq!(status(&c).last_schedule_time, Some(at_minute(5)));
-    assert_eq!(jobs.list(&ListParams::default()).await.unwrap().items.len(), 1);
+    assert_eq!(
+        jobs.list(&ListParams::default()).await.unwrap().items.len(),
+        1
+    );
     // Once it finishes, the missed run (no startingDeadlineSeconds) starts at once.
     finish_job(&client, &job_name(5), "Complete").await;
     let all = wait_for(&jobs, "the late run", |j| j.len() == 2).await;
@@ -189,11 +232,16 @@ async fn replace_deletes_the_active_job_and_its_pods() {
     let jobs: Api<Job> = Api::default_namespaced(&client);
     let pods: Api<Pod> = Api::default_namespaced(&client);
     let manager = start(&client, &["cronjob", "job"]);
-    cjs.create(&cron_job("*/5 * * * *", "Replace")).await.unwrap();
+    cjs.create(&cron_job("*/5 * * * *", "Replace"))
+        .await
+        .unwrap();
     let first = wait_for(&jobs, "the 00:05 Job", |j| j.len() == 1).await;
     let first_uid = first[0].metadata.uid.clone().unwrap();
     let owned_by = |p: &Pod, uid: &str| p.metadata.controller_owner().is_some_and(|o| o.uid == uid);
-    wait_for(&pods, "its pod", |p| p.iter().any(|p| owned_by(p, &first_uid))).await;
+    wait_for(&pods, "its pod", |p| {
+        p.iter().any(|p| owned_by(p, &first_uid))
+    })
+    .await;
 
     let second = wait_for(&jobs, "the replacement", |j| {
         j.len() == 1 && j[0].metadata.name_str() == job_name(10)
@@ -206,14 +254,18 @@ async fn replace_deletes_the_active_job_and_its_pods() {
     .await;
     assert_eq!(left.len(), 1);
     let c = wait_for_object(&cjs, "tick", "active = the new Job", |c| {
-        status(c).active.len() == 1 && status(c).active[0].uid.as_deref() == Some(second_uid.as_str())
+        status(c).active.len() == 1
+            && status(c).active[0].uid.as_deref() == Some(second_uid.as_str())
     })
     .await;
     assert_eq!(status(&c).last_schedule_time, Some(at_minute(10)));
     let deleted = wait_event(&client, "SuccessfulDelete").await;
     let expected = format!("Deleted job {}", job_name(5));
     assert!(
-        events(&client, "SuccessfulDelete").await.iter().any(|e| e.message.as_deref() == Some(expected.as_str())),
+        events(&client, "SuccessfulDelete")
+            .await
+            .iter()
+            .any(|e| e.message.as_deref() == Some(expected.as_str())),
         "{deleted:?}"
     );
     manager.shutdown().await;
@@ -232,7 +284,14 @@ async fn starting_deadline_skips_runs_missed_by_more_than_it() {
         cjs.create(&cj).await.unwrap();
         // The 00:05 run is missed while suspended; at 00:07 the CronJob resumes.
         tokio::time::advance(Duration::from_secs(7 * 60)).await;
-        assert!(jobs.list(&ListParams::default()).await.unwrap().items.is_empty(), "suspended");
+        assert!(
+            jobs.list(&ListParams::default())
+                .await
+                .unwrap()
+                .items
+                .is_empty(),
+            "suspended"
+        );
         let mut resumed = (*cjs.get("tick").await.unwrap()).clone();
         resumed.spec.suspend = Some(false);
         cjs.replace("tick", &resumed).await.unwrap();
@@ -246,7 +305,10 @@ async fn starting_deadline_skips_runs_missed_by_more_than_it() {
             // 00:05 was missed by 2 minutes > 60 s: skipped; the next run is 00:10.
             assert_eq!(first[0].metadata.name_str(), job_name(10));
             let waited = resumed_at.elapsed();
-            assert!(waited >= Duration::from_secs(180) && waited < Duration::from_secs(181), "{waited:?}");
+            assert!(
+                waited >= Duration::from_secs(180) && waited < Duration::from_secs(181),
+                "{waited:?}"
+            );
         }
         manager.shutdown().await;
     }
@@ -262,14 +324,23 @@ async fn a_suspended_cronjob_runs_nothing_and_then_only_the_latest_missed_time()
     cj.spec.suspend = Some(true);
     cjs.create(&cj).await.unwrap();
     tokio::time::advance(Duration::from_secs(32 * 60)).await;
-    assert!(jobs.list(&ListParams::default()).await.unwrap().items.is_empty());
+    assert!(
+        jobs.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     let mut resumed = (*cjs.get("tick").await.unwrap()).clone();
     resumed.spec.suspend = Some(false);
     cjs.replace("tick", &resumed).await.unwrap();
     // Six runs were missed: only the latest (00:30) starts.
     let all = wait_for(&jobs, "one Job", |j| !j.is_empty()).await;
     assert_eq!(names(&all), [job_name(30)]);
-    wait_for_object(&cjs, "tick", "lastScheduleTime", |c| status(c).last_schedule_time == Some(at_minute(30))).await;
+    wait_for_object(&cjs, "tick", "lastScheduleTime", |c| {
+        status(c).last_schedule_time == Some(at_minute(30))
+    })
+    .await;
     assert!(events(&client, "TooManyMissedTimes").await.is_empty());
     let all = wait_for(&jobs, "the 00:35 run", |j| j.len() == 2).await;
     assert_eq!(names(&all), [job_name(30), job_name(35)]);
@@ -293,7 +364,9 @@ async fn too_many_missed_times_are_reported_and_only_the_latest_runs() {
     assert_eq!(warning.type_.as_deref(), Some("Warning"));
     assert_eq!(
         warning.message.as_deref(),
-        Some("too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew")
+        Some(
+            "too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew"
+        )
     );
     let all = wait_for(&jobs, "one Job", |j| !j.is_empty()).await;
     assert_eq!(names(&all), [job_name(600)]);
@@ -315,7 +388,10 @@ async fn history_limits_delete_the_oldest_finished_jobs_and_their_pods() {
     let mut doomed_pod = None;
     for run in 1..=6_i64 {
         let name = job_name(5 * run);
-        let all = wait_for(&jobs, "the next run", |j| j.iter().any(|j| j.metadata.name_str() == name)).await;
+        let all = wait_for(&jobs, "the next run", |j| {
+            j.iter().any(|j| j.metadata.name_str() == name)
+        })
+        .await;
         if run == 1 {
             // A pod of the first Job: it goes with its Job.
             let job = all.iter().find(|j| j.metadata.name_str() == name).unwrap();
@@ -323,11 +399,17 @@ async fn history_limits_delete_the_oldest_finished_jobs_and_their_pods() {
                 metadata: meta("run-1-pod"),
                 ..Pod::default()
             };
-            p.metadata.owner_references.push(keel_controllers::workload::controller_ref(&**job));
+            p.metadata
+                .owner_references
+                .push(keel_controllers::workload::controller_ref(&**job));
             p.spec.containers.push(container("busybox"));
             doomed_pod = Some(pods.create(&p).await.unwrap());
         }
-        let type_ = if run % 2 == 0 && run <= 4 { "Failed" } else { "Complete" };
+        let type_ = if run % 2 == 0 && run <= 4 {
+            "Failed"
+        } else {
+            "Complete"
+        };
         finish_job(&client, &name, type_).await;
     }
     // No more runs, so the status can settle.
@@ -337,10 +419,16 @@ async fn history_limits_delete_the_oldest_finished_jobs_and_their_pods() {
     let left = wait_for(&jobs, "history trimmed", |j| j.len() == 3).await;
     // Kept: the two newest successes (5, 6) and the newest failure (4).
     assert_eq!(names(&left), [job_name(20), job_name(25), job_name(30)]);
-    assert!(pods.get_opt(doomed_pod.unwrap().metadata.name_str()).await.unwrap().is_none());
+    assert!(
+        pods.get_opt(doomed_pod.unwrap().metadata.name_str())
+            .await
+            .unwrap()
+            .is_none()
+    );
     let c = wait_for_object(&cjs, "tick", "nothing active", |c| {
         status(c).active.is_empty()
-            && status(c).last_successful_time.map(|t| t.to_string()) == Some(at_minute(30).to_string())
+            && status(c).last_successful_time.map(|t| t.to_string())
+                == Some(at_minute(30).to_string())
     })
     .await;
     assert_eq!(status(&c).last_schedule_time, Some(at_minute(30)));
@@ -362,13 +450,23 @@ async fn jobs_run_by_the_job_controller_complete_the_cycle() {
     let mut st = done.status.clone().unwrap_or_default();
     st.phase = Some("Succeeded".into());
     done.status = Some(st);
-    pods.replace_status(done.metadata.name_str(), &done).await.unwrap();
+    pods.replace_status(done.metadata.name_str(), &done)
+        .await
+        .unwrap();
     let finished = wait_for_object(&jobs, &job_name(30), "Complete", |j| {
-        j.status.as_ref().is_some_and(|s: &JobStatus| s.conditions.iter().any(|c| c.type_ == "Complete"))
+        j.status
+            .as_ref()
+            .is_some_and(|s: &JobStatus| s.conditions.iter().any(|c| c.type_ == "Complete"))
     })
     .await;
-    let c = wait_for_object(&cjs, "tick", "lastSuccessfulTime", |c| status(c).last_successful_time.is_some()).await;
-    assert_eq!(status(&c).last_successful_time, finished.status.as_ref().unwrap().completion_time);
+    let c = wait_for_object(&cjs, "tick", "lastSuccessfulTime", |c| {
+        status(c).last_successful_time.is_some()
+    })
+    .await;
+    assert_eq!(
+        status(&c).last_successful_time,
+        finished.status.as_ref().unwrap().completion_time
+    );
     assert!(status(&c).active.is_empty());
     manager.shutdown().await;
 }

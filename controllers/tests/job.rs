@@ -1,6 +1,9 @@
 //! The Job controller against the in-memory store, in virtual time. The test plays the
 //! node: it finishes pods (`Succeeded` / `Failed`) and reports container restarts.
 
+// `support::wait_for` trips this pedantic lint (shared file, left as it is).
+#![allow(clippy::single_match_else)]
+
 mod support;
 
 use std::sync::Arc;
@@ -157,13 +160,23 @@ async fn completions_with_parallelism_cap_active_pods_and_complete() {
     let first = wait_for(&pods, "2 active pods", |p| active(p).len() == 2).await;
     for p in &first {
         assert!(p.metadata.name_str().starts_with("work-"));
-        assert!(p.metadata.finalizers.iter().any(|f| f == JOB_TRACKING_FINALIZER));
+        assert!(
+            p.metadata
+                .finalizers
+                .iter()
+                .any(|f| f == JOB_TRACKING_FINALIZER)
+        );
         let owner = p.metadata.controller_owner().unwrap();
-        assert_eq!((owner.kind.as_str(), owner.uid.as_str()), ("Job", created.metadata.uid.as_deref().unwrap()));
+        assert_eq!(
+            (owner.kind.as_str(), owner.uid.as_str()),
+            ("Job", created.metadata.uid.as_deref().unwrap())
+        );
         assert_eq!(p.metadata.labels["batch.kubernetes.io/job-name"], "work");
     }
     wait_job(&jobs, "2 active, 2 ready", |j| {
-        j.status.as_ref().is_some_and(|s| s.active == Some(2) && s.ready == Some(2))
+        j.status
+            .as_ref()
+            .is_some_and(|s| s.active == Some(2) && s.ready == Some(2))
     })
     .await;
 
@@ -177,23 +190,36 @@ async fn completions_with_parallelism_cap_active_pods_and_complete() {
     }
     let done = wait_job(&jobs, "Complete", |j| has(j, "Complete")).await;
     let s = done.status.as_ref().unwrap();
-    assert_eq!((s.succeeded, s.failed.unwrap_or(0), s.active), (Some(5), 0, Some(0)));
+    assert_eq!(
+        (s.succeeded, s.failed.unwrap_or(0), s.active),
+        (Some(5), 0, Some(0))
+    );
     assert!(s.start_time.is_some() && s.completion_time.is_some());
     for type_ in ["SuccessCriteriaMet", "Complete"] {
         let c = condition(&done, type_).unwrap();
         assert_eq!(
             (c.reason.as_deref(), c.message.as_deref()),
-            (Some("CompletionsReached"), Some("Reached expected number of succeeded pods"))
+            (
+                Some("CompletionsReached"),
+                Some("Reached expected number of succeeded pods")
+            )
         );
     }
     // Finished pods stay, counted, without the tracking finalizer.
     let left = pods.list(&ListParams::default()).await.unwrap().items;
     assert_eq!(left.len(), 5);
     assert!(left.iter().all(|p| p.metadata.finalizers.is_empty()));
-    assert!(!violated.load(Ordering::SeqCst), "active pods exceeded the caps");
+    assert!(
+        !violated.load(Ordering::SeqCst),
+        "active pods exceeded the caps"
+    );
     assert_eq!(succeeded_total.load(Ordering::SeqCst), 5);
     assert_eq!(events(&client, "Completed").await.len(), 1);
-    assert_eq!(events(&client, "SuccessfulCreate").await.len(), 5, "one per pod");
+    assert_eq!(
+        events(&client, "SuccessfulCreate").await.len(),
+        5,
+        "one per pod"
+    );
     manager.shutdown().await;
 }
 
@@ -212,7 +238,10 @@ async fn without_completions_any_success_completes_once_the_rest_finish() {
     .await;
     assert!(!has(&j, "Complete"), "others still run");
     // No replacement for the finished pod: the others are left to finish.
-    assert_eq!(active(&pods.list(&ListParams::default()).await.unwrap().items).len(), 2);
+    assert_eq!(
+        active(&pods.list(&ListParams::default()).await.unwrap().items).len(),
+        2
+    );
     finish(&client, &all[1], "Succeeded").await;
     finish(&client, &all[2], "Failed").await;
     let j = wait_job(&jobs, "Complete", |j| has(j, "Complete")).await;
@@ -277,12 +306,18 @@ async fn exceeding_the_backoff_limit_fails_the_job() {
         let c = condition(&failed, type_).unwrap();
         assert_eq!(
             (c.reason.as_deref(), c.message.as_deref()),
-            (Some("BackoffLimitExceeded"), Some("Job has reached the specified backoff limit"))
+            (
+                Some("BackoffLimitExceeded"),
+                Some("Job has reached the specified backoff limit")
+            )
         );
     }
     let s = failed.status.as_ref().unwrap();
     // The pod still running when the Job failed was deleted and counts as failed too.
-    assert_eq!((s.failed, s.active, s.terminating), (Some(4), Some(0), Some(0)));
+    assert_eq!(
+        (s.failed, s.active, s.terminating),
+        (Some(4), Some(0), Some(0))
+    );
     assert!(!has(&failed, "Complete") && s.completion_time.is_none());
     assert!(active(&pods.list(&ListParams::default()).await.unwrap().items).is_empty());
     let warning = &events(&client, "BackoffLimitExceeded").await[0];
@@ -309,11 +344,18 @@ async fn on_failure_container_restarts_count_toward_the_backoff_limit() {
     .await;
     let j = jobs.get("work").await.unwrap();
     assert!(!has(&j, "Failed"), "2 restarts are within backoffLimit 3");
-    assert_eq!(active(&pods.list(&ListParams::default()).await.unwrap().items).len(), 1, "restarted in place, not replaced");
+    assert_eq!(
+        active(&pods.list(&ListParams::default()).await.unwrap().items).len(),
+        1,
+        "restarted in place, not replaced"
+    );
     restarted(&client, &pod, 3).await;
     let failed = wait_job(&jobs, "Failed", |j| has(j, "Failed")).await;
-    assert_eq!(condition(&failed, "Failed").unwrap().reason.as_deref(), Some("BackoffLimitExceeded"));
-    wait_for(&pods, "the pod deleted", |p| p.is_empty()).await;
+    assert_eq!(
+        condition(&failed, "Failed").unwrap().reason.as_deref(),
+        Some("BackoffLimitExceeded")
+    );
+    wait_for(&pods, "the pod deleted", <[Arc<Pod>]>::is_empty).await;
     manager.shutdown().await;
 }
 
@@ -330,17 +372,33 @@ async fn active_deadline_fails_the_job_and_deletes_its_pods() {
     wait_for(&pods, "2 pods", |p| active(p).len() == 2).await;
     let failed = wait_job(&jobs, "Failed", |j| has(j, "Failed")).await;
     let took = began.elapsed();
-    assert!(took >= Duration::from_secs(30) && took < Duration::from_secs(31), "{took:?}");
+    assert!(
+        took >= Duration::from_secs(30) && took < Duration::from_secs(31),
+        "{took:?}"
+    );
     let c = condition(&failed, "Failed").unwrap();
     assert_eq!(
         (c.reason.as_deref(), c.message.as_deref()),
-        (Some("DeadlineExceeded"), Some("Job was active longer than specified deadline"))
+        (
+            Some("DeadlineExceeded"),
+            Some("Job was active longer than specified deadline")
+        )
     );
     let s = failed.status.as_ref().unwrap();
     assert_eq!((s.active, s.failed), (Some(0), Some(2)));
-    assert!(pods.list(&ListParams::default()).await.unwrap().items.is_empty());
+    assert!(
+        pods.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     assert_eq!(events(&client, "DeadlineExceeded").await.len(), 1);
-    assert_eq!(events(&client, "SuccessfulDelete").await.len(), 2, "one per pod");
+    assert_eq!(
+        events(&client, "SuccessfulDelete").await.len(),
+        2,
+        "one per pod"
+    );
     manager.shutdown().await;
 }
 
@@ -353,7 +411,11 @@ async fn indexed_jobs_run_each_index_once() {
     let mut j = job("work", Some(4), 2);
     j.spec.completion_mode = Some("Indexed".into());
     jobs.create(&j).await.unwrap();
-    let index = |p: &Pod| p.metadata.annotations[JOB_COMPLETION_INDEX].parse::<i32>().unwrap();
+    let index = |p: &Pod| {
+        p.metadata.annotations[JOB_COMPLETION_INDEX]
+            .parse::<i32>()
+            .unwrap()
+    };
     let by_index = |pods: &[Arc<Pod>], i: i32| active(pods).into_iter().find(|p| index(p) == i);
 
     let first = wait_for(&pods, "indexes 0 and 1", |p| active(p).len() == 2).await;
@@ -364,11 +426,20 @@ async fn indexed_jobs_run_each_index_once() {
         let i = index(p);
         assert_eq!(p.metadata.labels[JOB_COMPLETION_INDEX], i.to_string());
         assert!(p.metadata.name_str().starts_with(&format!("work-{i}-")));
-        assert_eq!(p.spec.hostname.as_deref(), Some(format!("work-{i}").as_str()));
+        assert_eq!(
+            p.spec.hostname.as_deref(),
+            Some(format!("work-{i}").as_str())
+        );
         let env = &p.spec.containers[0].env[0];
         assert_eq!(env.name, "JOB_COMPLETION_INDEX");
         assert_eq!(
-            env.value_from.as_ref().unwrap().field_ref.as_ref().unwrap().field_path,
+            env.value_from
+                .as_ref()
+                .unwrap()
+                .field_ref
+                .as_ref()
+                .unwrap()
+                .field_path,
             "metadata.annotations['batch.kubernetes.io/job-completion-index']"
         );
     }
@@ -376,7 +447,9 @@ async fn indexed_jobs_run_each_index_once() {
     finish(&client, &by_index(&first, 1).unwrap(), "Succeeded").await;
     let now = wait_for(&pods, "index 2", |p| by_index(p, 2).is_some()).await;
     wait_job(&jobs, "completedIndexes 1", |j| {
-        j.status.as_ref().is_some_and(|s| s.completed_indexes.as_deref() == Some("1"))
+        j.status
+            .as_ref()
+            .is_some_and(|s| s.completed_indexes.as_deref() == Some("1"))
     })
     .await;
     // Index 0 fails: it is retried (after the backoff) with the same index.
@@ -390,7 +463,9 @@ async fn indexed_jobs_run_each_index_once() {
     let now = wait_for(&pods, "index 3", |p| by_index(p, 3).is_some()).await;
     finish(&client, &by_index(&now, 3).unwrap(), "Succeeded").await;
     wait_job(&jobs, "completedIndexes 1-3", |j| {
-        j.status.as_ref().is_some_and(|s| s.completed_indexes.as_deref() == Some("1-3"))
+        j.status
+            .as_ref()
+            .is_some_and(|s| s.completed_indexes.as_deref() == Some("1-3"))
     })
     .await;
     let all = pods.list(&ListParams::default()).await.unwrap().items;
@@ -398,7 +473,10 @@ async fn indexed_jobs_run_each_index_once() {
     finish(&client, &by_index(&all, 0).unwrap(), "Succeeded").await;
     let done = wait_job(&jobs, "Complete", |j| has(j, "Complete")).await;
     let s = done.status.as_ref().unwrap();
-    assert_eq!((s.completed_indexes.as_deref(), s.succeeded, s.failed), (Some("0-3"), Some(4), Some(1)));
+    assert_eq!(
+        (s.completed_indexes.as_deref(), s.succeeded, s.failed),
+        (Some("0-3"), Some(4), Some(1))
+    );
     // Each index ran once successfully; six pods in all (index 0 twice).
     let all = pods.list(&ListParams::default()).await.unwrap().items;
     assert_eq!(all.len(), 5);
@@ -418,11 +496,25 @@ async fn finished_jobs_are_deleted_with_their_pods_after_the_ttl() {
     finish(&client, &now[0], "Succeeded").await;
     wait_job(&jobs, "Complete", |j| has(j, "Complete")).await;
     let finished_at = Instant::now();
-    assert_eq!(pods.list(&ListParams::default()).await.unwrap().items.len(), 1, "the pod stays until the TTL");
-    wait_for(&jobs, "the Job deleted", |j| j.is_empty()).await;
+    assert_eq!(
+        pods.list(&ListParams::default()).await.unwrap().items.len(),
+        1,
+        "the pod stays until the TTL"
+    );
+    wait_for(&jobs, "the Job deleted", <[Arc<Job>]>::is_empty).await;
     let waited = finished_at.elapsed();
-    assert!(waited >= Duration::from_secs(60) && waited < Duration::from_secs(61), "{waited:?}");
-    assert!(pods.list(&ListParams::default()).await.unwrap().items.is_empty(), "its pods go too");
+    assert!(
+        waited >= Duration::from_secs(60) && waited < Duration::from_secs(61),
+        "{waited:?}"
+    );
+    assert!(
+        pods.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "its pods go too"
+    );
     manager.shutdown().await;
 }
 
@@ -437,9 +529,21 @@ async fn suspended_jobs_keep_no_pods_and_resume() {
     jobs.create(&j).await.unwrap();
     let suspended = wait_job(&jobs, "Suspended", |j| has(j, "Suspended")).await;
     let c = condition(&suspended, "Suspended").unwrap();
-    assert_eq!((c.reason.as_deref(), c.message.as_deref()), (Some("JobSuspended"), Some("Job suspended")));
-    assert!(suspended.status.as_ref().unwrap().start_time.is_none(), "a suspended Job has not started");
-    assert!(pods.list(&ListParams::default()).await.unwrap().items.is_empty());
+    assert_eq!(
+        (c.reason.as_deref(), c.message.as_deref()),
+        (Some("JobSuspended"), Some("Job suspended"))
+    );
+    assert!(
+        suspended.status.as_ref().unwrap().start_time.is_none(),
+        "a suspended Job has not started"
+    );
+    assert!(
+        pods.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
 
     let mut resume = (*jobs.get("work").await.unwrap()).clone();
     resume.spec.suspend = Some(false);
@@ -450,16 +554,23 @@ async fn suspended_jobs_keep_no_pods_and_resume() {
     })
     .await;
     let c = condition(&resumed, "Suspended").unwrap();
-    assert_eq!((c.reason.as_deref(), c.message.as_deref()), (Some("JobResumed"), Some("Job resumed")));
+    assert_eq!(
+        (c.reason.as_deref(), c.message.as_deref()),
+        (Some("JobResumed"), Some("Job resumed"))
+    );
     assert!(resumed.status.as_ref().unwrap().start_time.is_some());
 
     let mut again = (*jobs.get("work").await.unwrap()).clone();
     again.spec.suspend = Some(true);
     jobs.replace("work", &again).await.unwrap();
-    wait_for(&pods, "pods deleted", |p| p.is_empty()).await;
+    wait_for(&pods, "pods deleted", <[Arc<Pod>]>::is_empty).await;
     let j = wait_job(&jobs, "suspended again", |j| has(j, "Suspended")).await;
     let s = j.status.as_ref().unwrap();
-    assert_eq!((s.active, s.failed.unwrap_or(0)), (Some(0), 0), "pods removed by suspension are not failures");
+    assert_eq!(
+        (s.active, s.failed.unwrap_or(0)),
+        (Some(0), 0),
+        "pods removed by suspension are not failures"
+    );
     assert_eq!(events(&client, "Suspended").await[0].count, Some(2));
     assert_eq!(events(&client, "Resumed").await.len(), 1);
     manager.shutdown().await;
@@ -477,13 +588,20 @@ async fn finished_pods_are_counted_once_even_when_deleted() {
     let now = wait_for(&pods, "a pod", |p| active(p).len() == 1).await;
     let first = now[0].clone();
     finish(&client, &first, "Succeeded").await;
-    wait_job(&jobs, "1 succeeded", |j| j.status.as_ref().is_some_and(|s| s.succeeded == Some(1))).await;
+    wait_job(&jobs, "1 succeeded", |j| {
+        j.status.as_ref().is_some_and(|s| s.succeeded == Some(1))
+    })
+    .await;
     // The counted pod is deleted: it stays counted.
-    pods.delete(first.metadata.name_str(), &DeleteParams::immediate()).await.unwrap();
+    pods.delete(first.metadata.name_str(), &DeleteParams::immediate())
+        .await
+        .unwrap();
     // A running pod deleted before finishing counts as failed and is replaced.
     let now = wait_for(&pods, "the next pod", |p| active(p).len() == 1).await;
     let doomed = active(&now)[0].clone();
-    pods.delete(doomed.metadata.name_str(), &DeleteParams::default()).await.unwrap();
+    pods.delete(doomed.metadata.name_str(), &DeleteParams::default())
+        .await
+        .unwrap();
     let j = wait_job(&jobs, "deleted pod counted as failed", |j| {
         j.status.as_ref().is_some_and(|s| s.failed == Some(1))
     })

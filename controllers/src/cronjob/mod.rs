@@ -110,7 +110,9 @@ async fn reconcile(cj: Arc<CronJob>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         .into_iter()
         .filter(|j| {
             j.metadata.namespace_str() == Some(ns)
-                && j.metadata.controller_owner().is_some_and(is_owner_kind::<CronJob>)
+                && j.metadata
+                    .controller_owner()
+                    .is_some_and(is_owner_kind::<CronJob>)
         })
         .collect();
     let mut status = cj.status.clone().unwrap_or_default();

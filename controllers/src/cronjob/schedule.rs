@@ -41,7 +41,10 @@ pub fn most_recent(
     let mut count = 1;
     while let Some(next) = schedule.next_after(latest) {
         if next > now {
-            return (Some(latest), if count > 1 { Missed::Few } else { Missed::None });
+            return (
+                Some(latest),
+                if count > 1 { Missed::Few } else { Missed::None },
+            );
         }
         latest = next;
         count += 1;
@@ -49,13 +52,20 @@ pub fn most_recent(
             return (Some(latest_before(schedule, latest, now)), Missed::Many);
         }
     }
-    (Some(latest), if count > 1 { Missed::Few } else { Missed::None })
+    (
+        Some(latest),
+        if count > 1 { Missed::Few } else { Missed::None },
+    )
 }
 
 /// The latest schedule time at or before `now`, knowing `known` is one: searched in
 /// windows before `now` that double until one holds a schedule time, so a long outage
 /// costs a few steps, not one per missed time.
-fn latest_before(schedule: &CronSchedule, known: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+fn latest_before(
+    schedule: &CronSchedule,
+    known: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> DateTime<Utc> {
     let mut window = chrono::TimeDelta::minutes(1);
     loop {
         let from = now - window;
@@ -109,28 +119,56 @@ mod tests {
 
     #[test]
     fn nothing_due_before_the_first_time() {
-        let (t, m) = most_recent(&every5(), at("2026-01-01T00:00:00Z"), at("2026-01-01T00:04:59Z"));
+        let (t, m) = most_recent(
+            &every5(),
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-01T00:04:59Z"),
+        );
         assert_eq!((t, m), (None, Missed::None));
-        let d = next_delay(&every5(), at("2026-01-01T00:00:00Z"), at("2026-01-01T00:04:00Z"));
+        let d = next_delay(
+            &every5(),
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-01T00:04:00Z"),
+        );
         assert_eq!(d, Some(Duration::from_secs(60) + NEXT_SCHEDULE_DELTA));
     }
 
     #[test]
     fn the_latest_missed_time_is_due() {
-        let (t, m) = most_recent(&every5(), at("2026-01-01T00:00:00Z"), at("2026-01-01T00:17:00Z"));
+        let (t, m) = most_recent(
+            &every5(),
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-01T00:17:00Z"),
+        );
         assert_eq!((t, m), (Some(at("2026-01-01T00:15:00Z")), Missed::Few));
-        let (t, m) = most_recent(&every5(), at("2026-01-01T00:00:00Z"), at("2026-01-01T00:05:00Z"));
+        let (t, m) = most_recent(
+            &every5(),
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-01T00:05:00Z"),
+        );
         assert_eq!((t, m), (Some(at("2026-01-01T00:05:00Z")), Missed::None));
-        let d = next_delay(&every5(), at("2026-01-01T00:00:00Z"), at("2026-01-01T00:17:00Z"));
+        let d = next_delay(
+            &every5(),
+            at("2026-01-01T00:00:00Z"),
+            at("2026-01-01T00:17:00Z"),
+        );
         assert_eq!(d, Some(Duration::from_secs(180) + NEXT_SCHEDULE_DELTA));
     }
 
     #[test]
     fn more_than_a_hundred_missed_times_are_too_many() {
-        let (t, m) = most_recent(&every5(), at("2026-01-01T00:00:00Z"), at("2026-03-01T10:03:00Z"));
+        let (t, m) = most_recent(
+            &every5(),
+            at("2026-01-01T00:00:00Z"),
+            at("2026-03-01T10:03:00Z"),
+        );
         assert_eq!((t, m), (Some(at("2026-03-01T10:00:00Z")), Missed::Many));
         let hourly = CronSchedule::parse("@hourly").unwrap();
-        let (t, m) = most_recent(&hourly, at("2020-01-01T00:00:00Z"), at("2026-06-01T10:30:00Z"));
+        let (t, m) = most_recent(
+            &hourly,
+            at("2020-01-01T00:00:00Z"),
+            at("2026-06-01T10:30:00Z"),
+        );
         assert_eq!((t, m), (Some(at("2026-06-01T10:00:00Z")), Missed::Many));
     }
 }

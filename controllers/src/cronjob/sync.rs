@@ -18,7 +18,15 @@ use crate::workload::{controller_ref, is_controlled_by};
 
 /// The names of the UTC zone that need no zone database.
 const UTC_NAMES: &[&str] = &[
-    "UTC", "Etc/UTC", "GMT", "Etc/GMT", "UCT", "Etc/UCT", "Universal", "Etc/Universal", "Zulu",
+    "UTC",
+    "Etc/UTC",
+    "GMT",
+    "Etc/GMT",
+    "UCT",
+    "Etc/UCT",
+    "Universal",
+    "Etc/Universal",
+    "Zulu",
     "Etc/Zulu",
 ];
 
@@ -36,7 +44,11 @@ fn remove_active(status: &mut CronJobStatus, uid: Option<&str>) {
 
 /// The name of the Job for `scheduled`: `<cronjob>-<minutes since the epoch>`.
 pub fn job_name(cj: &CronJob, scheduled: &DateTime<Utc>) -> String {
-    format!("{}-{}", cj.metadata.name_str(), scheduled.timestamp().div_euclid(60))
+    format!(
+        "{}-{}",
+        cj.metadata.name_str(),
+        scheduled.timestamp().div_euclid(60)
+    )
 }
 
 /// The Job a CronJob creates for `scheduled` (Kubernetes' `getJobFromTemplate2`).
@@ -93,8 +105,13 @@ pub(super) async fn cleanup_finished(
         ("Failed", cj.spec.failed_jobs_history_limit),
     ] {
         let Some(limit) = limit else { continue };
-        let mut done: Vec<&Arc<Job>> = jobs.iter().filter(|j| finished_type(j) == Some(type_)).collect();
-        let extra = done.len().saturating_sub(usize::try_from(limit).unwrap_or(0));
+        let mut done: Vec<&Arc<Job>> = jobs
+            .iter()
+            .filter(|j| finished_type(j) == Some(type_))
+            .collect();
+        let extra = done
+            .len()
+            .saturating_sub(usize::try_from(limit).unwrap_or(0));
         if extra == 0 {
             continue;
         }
@@ -137,19 +154,31 @@ pub(super) async fn sync(
         if !found && finished.is_none() {
             // Perhaps our own status write has not reached the cache yet.
             let fresh = api.get_opt(cj.metadata.name_str()).await?;
-            if fresh.as_ref().and_then(|c| c.status.as_ref()).is_some_and(|s| in_active(s, uid)) {
+            if fresh
+                .as_ref()
+                .and_then(|c| c.status.as_ref())
+                .is_some_and(|s| in_active(s, uid))
+            {
                 continue;
             }
-            let msg = format!("Saw a job that the controller did not create or forgot: {}", j.metadata.name_str());
+            let msg = format!(
+                "Saw a job that the controller did not create or forgot: {}",
+                j.metadata.name_str()
+            );
             let _ = ctx.recorder.warning(cj, "UnexpectedJob", &msg).await;
         } else if found && let Some(type_) = finished {
             remove_active(status, uid);
-            let msg = format!("Saw completed job: {}, status: {type_}", j.metadata.name_str());
+            let msg = format!(
+                "Saw completed job: {}, status: {type_}",
+                j.metadata.name_str()
+            );
             let _ = ctx.recorder.normal(cj, "SawCompletedJob", &msg).await;
             changed = true;
         } else if finished == Some("Complete") {
             let done = j.status.as_ref().and_then(|s| s.completion_time.clone());
-            if done.is_some() && (status.last_successful_time.is_none() || done > status.last_successful_time) {
+            if done.is_some()
+                && (status.last_successful_time.is_none() || done > status.last_successful_time)
+            {
                 status.last_successful_time = done;
                 changed = true;
             }
@@ -165,7 +194,14 @@ pub(super) async fn sync(
     for r in missing {
         let name = r.name.clone().unwrap_or_default();
         if job_api.get_opt(&name).await?.is_none() {
-            let _ = ctx.recorder.normal(cj, "MissingJob", &format!("Active job went missing: {name}")).await;
+            let _ = ctx
+                .recorder
+                .normal(
+                    cj,
+                    "MissingJob",
+                    &format!("Active job went missing: {name}"),
+                )
+                .await;
             remove_active(status, r.uid.as_deref());
             changed = true;
         }
@@ -191,11 +227,18 @@ pub(super) async fn sync(
             return Ok((None, changed));
         }
     };
-    let created = cj.metadata.creation_timestamp.clone().unwrap_or_else(|| now.clone());
+    let created = cj
+        .metadata
+        .creation_timestamp
+        .clone()
+        .unwrap_or_else(|| now.clone());
     let mut earliest = status.last_schedule_time.clone().unwrap_or(created);
     let next = |status: &CronJobStatus| {
         let from = status.last_schedule_time.clone().unwrap_or_else(|| {
-            cj.metadata.creation_timestamp.clone().unwrap_or_else(|| now.clone())
+            cj.metadata
+                .creation_timestamp
+                .clone()
+                .unwrap_or_else(|| now.clone())
         });
         schedule::next_delay(&schedule, from.0, now.0)
     };
@@ -222,13 +265,22 @@ pub(super) async fn sync(
         .and_then(|w| scheduled.checked_add_signed(w))
         .is_some_and(|latest| latest < now.0)
     {
-        let msg = format!("Missed scheduled time to start a job: {}", scheduled.format("%a, %d %b %Y %H:%M:%S %z"));
+        let msg = format!(
+            "Missed scheduled time to start a job: {}",
+            scheduled.format("%a, %d %b %Y %H:%M:%S %z")
+        );
         let _ = ctx.recorder.warning(cj, "MissSchedule", &msg).await;
         return Ok((next(status), changed));
     }
     let name = job_name(cj, &scheduled);
-    if status.active.iter().any(|r| r.name.as_deref() == Some(name.as_str()))
-        || status.last_schedule_time.as_ref().is_some_and(|t| t.0 == scheduled)
+    if status
+        .active
+        .iter()
+        .any(|r| r.name.as_deref() == Some(name.as_str()))
+        || status
+            .last_schedule_time
+            .as_ref()
+            .is_some_and(|t| t.0 == scheduled)
     {
         return Ok((next(status), changed));
     }
@@ -246,7 +298,10 @@ pub(super) async fn sync(
             let running = match running {
                 Ok(j) => j,
                 Err(e) => {
-                    let _ = ctx.recorder.warning(cj, "FailedGet", &format!("Get job: {e}")).await;
+                    let _ = ctx
+                        .recorder
+                        .warning(cj, "FailedGet", &format!("Get job: {e}"))
+                        .await;
                     return Err(e);
                 }
             };
@@ -275,7 +330,10 @@ pub(super) async fn sync(
             job
         }
         Err(e) => {
-            let _ = ctx.recorder.warning(cj, "FailedCreate", &format!("Error creating job: {e}")).await;
+            let _ = ctx
+                .recorder
+                .warning(cj, "FailedCreate", &format!("Error creating job: {e}"))
+                .await;
             return Err(e);
         }
     };

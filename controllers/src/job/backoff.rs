@@ -73,7 +73,7 @@ impl BackoffRecord {
 /// period, else its creation (Kubernetes' `getFinishedTime`).
 pub fn finished_time(pod: &Pod) -> Time {
     let status = pod.status.as_ref();
-    let containers = status.map(|s| s.container_statuses.as_slice()).unwrap_or(&[]);
+    let containers = status.map_or(&[][..], |s| s.container_statuses.as_slice());
     let finished: Option<Vec<&Time>> = containers
         .iter()
         .map(|c| {

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
+use keel_core::Error;
 use keel_core::api::{Job, Pod};
 use keel_core::client::{Api, Client, DeleteParams, ListParams, Preconditions, PropagationPolicy};
 use keel_core::meta::Time;
-use keel_core::Error;
 
 use super::pods::remove_tracking_finalizer;
 use super::status::finished_condition;
@@ -33,7 +33,10 @@ pub async fn delete_job_with_pods(client: &Client, job: &Job) -> Result<bool, Er
             continue;
         }
         remove_tracking_finalizer(&pods, &pod).await?;
-        match pods.delete(pod.metadata.name_str(), &DeleteParams::default()).await {
+        match pods
+            .delete(pod.metadata.name_str(), &DeleteParams::default())
+            .await
+        {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),

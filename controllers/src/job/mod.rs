@@ -353,7 +353,12 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             .await;
         return Ok(Action::await_change());
     }
-    let Some(Ok(selector)) = job.spec.selector.as_ref().map(|s| s.to_selector()) else {
+    let Some(Ok(selector)) = job
+        .spec
+        .selector
+        .as_ref()
+        .map(keel_core::labels::LabelSelector::to_selector)
+    else {
         tracing::warn!(job = %key, "missing or invalid selector; not syncing");
         return Ok(Action::await_change());
     };

@@ -168,7 +168,8 @@ pub(super) async fn delete(
     if untrack {
         ctx.expectations.expect_deletions(
             key,
-            pods.iter().map(|p| p.metadata.uid.clone().unwrap_or_default()),
+            pods.iter()
+                .map(|p| p.metadata.uid.clone().unwrap_or_default()),
         );
     }
     let deletions = pods.iter().map(|pod| {
@@ -283,7 +284,13 @@ mod tests {
         let env = &pod.spec.containers[0].env[0];
         assert_eq!(env.name, "JOB_COMPLETION_INDEX");
         assert_eq!(
-            env.value_from.as_ref().unwrap().field_ref.as_ref().unwrap().field_path,
+            env.value_from
+                .as_ref()
+                .unwrap()
+                .field_ref
+                .as_ref()
+                .unwrap()
+                .field_path,
             "metadata.annotations['batch.kubernetes.io/job-completion-index']"
         );
         assert!(has_tracking_finalizer(&pod));

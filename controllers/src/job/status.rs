@@ -58,7 +58,13 @@ pub fn is_finished(job: &Job) -> bool {
 }
 
 /// A new condition probed and changed at `now`.
-pub fn new_condition(type_: &str, status: &str, reason: &str, message: &str, now: &Time) -> JobCondition {
+pub fn new_condition(
+    type_: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+    now: &Time,
+) -> JobCondition {
     JobCondition {
         type_: type_.to_owned(),
         status: status.to_owned(),
@@ -99,7 +105,11 @@ pub fn ensure_condition(
 /// copy gives `Conflict`, and the reconcile is retried from fresh state, so counts are
 /// never computed from an outdated status) and returns the stored Job without its
 /// status, and the stored status.
-pub(super) async fn write(client: &Client, job: &Job, status: &JobStatus) -> Result<(Job, JobStatus), Error> {
+pub(super) async fn write(
+    client: &Client,
+    job: &Job,
+    status: &JobStatus,
+) -> Result<(Job, JobStatus), Error> {
     let api: Api<Job> = Api::namespaced(client, job.metadata.namespace_str().unwrap_or(""));
     let mut next = job.clone();
     next.status = Some(status.clone());

@@ -10,18 +10,18 @@ use keel_core::api::{Job, JobCondition, JobStatus, Pod, phase};
 use keel_core::client::Api;
 use keel_core::meta::Time;
 
+use super::Ctx;
 use super::backoff::{BackoffRecord, finished_time};
 use super::indexes::Intervals;
 use super::pods::{
-    self, MAX_POD_CREATE_DELETE_PER_SYNC, completion_index, has_tracking_finalizer,
-    is_indexed, is_pod_failed, only_replace_failed_pods,
+    self, MAX_POD_CREATE_DELETE_PER_SYNC, completion_index, has_tracking_finalizer, is_indexed,
+    is_pod_failed, only_replace_failed_pods,
 };
 use super::status::{
     self, COMPLETE, FAILED, FAILURE_TARGET, MESSAGE_BACKOFF_LIMIT_EXCEEDED,
     MESSAGE_COMPLETIONS_REACHED, MESSAGE_DEADLINE_EXCEEDED, REASON_BACKOFF_LIMIT_EXCEEDED,
     REASON_COMPLETIONS_REACHED, REASON_DEADLINE_EXCEEDED, SUCCESS_CRITERIA_MET, SUSPENDED,
 };
-use super::Ctx;
 use crate::runtime::ObjectRef;
 use crate::workload::{is_pod_active, pods_to_delete};
 
@@ -88,7 +88,9 @@ pub(super) async fn sync(
     let uncounted = status.uncounted_terminated_pods.clone().unwrap_or_default();
     let tracked = pods
         .iter()
-        .filter(|p| has_tracking_finalizer(p) || adopted.contains(p.metadata.uid.as_deref().unwrap_or("")))
+        .filter(|p| {
+            has_tracking_finalizer(p) || adopted.contains(p.metadata.uid.as_deref().unwrap_or(""))
+        })
         .filter_map(|p| p.metadata.uid.clone())
         .collect();
     let active: Vec<Arc<Pod>> = pods.iter().filter(|p| is_pod_active(p)).cloned().collect();
@@ -115,31 +117,35 @@ pub(super) async fn sync(
         job: Job::default(),
         status: JobStatus::default(),
     };
-    status.uncounted_terminated_pods.get_or_insert_with(Default::default);
+    status
+        .uncounted_terminated_pods
+        .get_or_insert_with(Default::default);
     st.job = job;
     st.status = status;
 
     // Newly finished pods: tracked, not yet in uncountedTerminatedPods.
-    let fresh = |st: &State, uncounted: &HashSet<String>, f: &dyn Fn(&Pod) -> bool| -> Vec<Arc<Pod>> {
-        st.pods
-            .iter()
-            .filter(|p| {
-                st.tracked(p)
-                    && !uncounted.contains(p.metadata.uid.as_deref().unwrap_or(""))
-                    && st.valid_index(p)
-                    && f(p)
-            })
-            .cloned()
-            .collect()
-    };
-    let new_succeeded = fresh(&st, &st.uncounted_succeeded, &|p| p.phase() == phase::SUCCEEDED);
+    let fresh =
+        |st: &State, uncounted: &HashSet<String>, f: &dyn Fn(&Pod) -> bool| -> Vec<Arc<Pod>> {
+            st.pods
+                .iter()
+                .filter(|p| {
+                    st.tracked(p)
+                        && !uncounted.contains(p.metadata.uid.as_deref().unwrap_or(""))
+                        && st.valid_index(p)
+                        && f(p)
+                })
+                .cloned()
+                .collect()
+        };
+    let new_succeeded = fresh(&st, &st.uncounted_succeeded, &|p| {
+        p.phase() == phase::SUCCEEDED
+    });
     let new_failed = fresh(&st, &st.uncounted_failed, &|p| is_pod_failed(p, &st.job));
     st.succeeded = st.status.succeeded.unwrap_or(0)
         + count(new_succeeded.len())
         + count(st.uncounted_succeeded.len());
-    let failed = st.status.failed.unwrap_or(0)
-        + count(new_failed.len())
-        + count(st.uncounted_failed.len());
+    let failed =
+        st.status.failed.unwrap_or(0) + count(new_failed.len()) + count(st.uncounted_failed.len());
 
     let suspended = st.job.spec.suspend == Some(true);
     if st.status.start_time.is_none() && !suspended {
@@ -152,15 +158,32 @@ pub(super) async fn sync(
 
     let mut requeue: Option<Duration> = None;
     let job = &st.job;
-    st.finished = if let Some(c) = status::condition(cached, SUCCESS_CRITERIA_MET).filter(|c| c.status == "True") {
+    st.finished = if let Some(c) =
+        status::condition(cached, SUCCESS_CRITERIA_MET).filter(|c| c.status == "True")
+    {
         Some(c.clone())
-    } else if let Some(c) = status::condition(cached, FAILURE_TARGET).filter(|c| c.status == "True") {
+    } else if let Some(c) = status::condition(cached, FAILURE_TARGET).filter(|c| c.status == "True")
+    {
         Some(c.clone())
-    } else if failed > job.spec.backoff_limit.unwrap_or(6) || past_backoff_limit_on_failure(job, &st.pods) {
-        Some(status::new_condition(FAILURE_TARGET, "True", REASON_BACKOFF_LIMIT_EXCEEDED, MESSAGE_BACKOFF_LIMIT_EXCEEDED, &now))
+    } else if failed > job.spec.backoff_limit.unwrap_or(6)
+        || past_backoff_limit_on_failure(job, &st.pods)
+    {
+        Some(status::new_condition(
+            FAILURE_TARGET,
+            "True",
+            REASON_BACKOFF_LIMIT_EXCEEDED,
+            MESSAGE_BACKOFF_LIMIT_EXCEEDED,
+            &now,
+        ))
     } else if let Some(left) = deadline_left(job, st.status.start_time.as_ref(), &now) {
         if left.is_zero() {
-            Some(status::new_condition(FAILURE_TARGET, "True", REASON_DEADLINE_EXCEEDED, MESSAGE_DEADLINE_EXCEEDED, &now))
+            Some(status::new_condition(
+                FAILURE_TARGET,
+                "True",
+                REASON_DEADLINE_EXCEEDED,
+                MESSAGE_DEADLINE_EXCEEDED,
+                &now,
+            ))
         } else {
             requeue = Some(left);
             None
@@ -253,7 +276,11 @@ fn past_backoff_limit_on_failure(job: &Job, pods: &[Arc<Pod>]) -> bool {
         .iter()
         .filter(|p| matches!(p.phase(), phase::RUNNING | phase::PENDING))
         .filter_map(|p| p.status.as_ref())
-        .flat_map(|s| s.init_container_statuses.iter().chain(&s.container_statuses))
+        .flat_map(|s| {
+            s.init_container_statuses
+                .iter()
+                .chain(&s.container_statuses)
+        })
         .map(|c| i64::from(c.restart_count))
         .sum();
     let limit = i64::from(job.spec.backoff_limit.unwrap_or(6));
@@ -302,7 +329,11 @@ async fn manage(ctx: &Ctx, st: &mut State) -> (i32, Option<Duration>, Option<Err
         st.ready -= ready;
         return (active - deleted, None, err);
     }
-    let terminating = if only_replace_failed_pods(&st.job) { st.terminating } else { 0 };
+    let terminating = if only_replace_failed_pods(&st.job) {
+        st.terminating
+    } else {
+        0
+    };
     let diff = want - terminating - active;
     if diff <= 0 {
         return (active, None, None);
@@ -311,7 +342,9 @@ async fn manage(ctx: &Ctx, st: &mut State) -> (i32, Option<Duration>, Option<Err
     if !wait.is_zero() {
         return (active, Some(wait), None);
     }
-    let diff = usize::try_from(diff).unwrap_or(0).min(MAX_POD_CREATE_DELETE_PER_SYNC);
+    let diff = usize::try_from(diff)
+        .unwrap_or(0)
+        .min(MAX_POD_CREATE_DELETE_PER_SYNC);
     let indexes: Vec<Option<i32>> = if is_indexed(&st.job) {
         pending_indexes(st, diff).into_iter().map(Some).collect()
     } else {
@@ -357,7 +390,11 @@ fn surplus(st: &State, at_least: usize) -> Vec<Arc<Pod>> {
 
 /// The lowest `n` indexes neither completed nor held by an active pod.
 fn pending_indexes(st: &State, n: usize) -> Vec<i32> {
-    let held: HashSet<i32> = st.active.iter().filter_map(|p| completion_index(p)).collect();
+    let held: HashSet<i32> = st
+        .active
+        .iter()
+        .filter_map(|p| completion_index(p))
+        .collect();
     (0..st.completions())
         .filter(|i| !st.succeeded_indexes.has(*i) && !held.contains(i))
         .take(n)
@@ -369,10 +406,27 @@ async fn update_suspended(ctx: &Ctx, st: &mut State) {
     let now = st.now.clone();
     let conditions = &mut st.status.conditions;
     if st.job.spec.suspend == Some(true) {
-        if status::ensure_condition(conditions, SUSPENDED, "True", "JobSuspended", "Job suspended", &now) {
-            let _ = ctx.recorder.normal(&st.job, "Suspended", "Job suspended").await;
+        if status::ensure_condition(
+            conditions,
+            SUSPENDED,
+            "True",
+            "JobSuspended",
+            "Job suspended",
+            &now,
+        ) {
+            let _ = ctx
+                .recorder
+                .normal(&st.job, "Suspended", "Job suspended")
+                .await;
         }
-    } else if status::ensure_condition(conditions, SUSPENDED, "False", "JobResumed", "Job resumed", &now) {
+    } else if status::ensure_condition(
+        conditions,
+        SUSPENDED,
+        "False",
+        "JobResumed",
+        "Job resumed",
+        &now,
+    ) {
         // activeDeadlineSeconds counts the time the Job is continuously active.
         st.status.start_time = Some(now);
         let _ = ctx.recorder.normal(&st.job, "Resumed", "Job resumed").await;
@@ -381,7 +435,9 @@ async fn update_suspended(ctx: &Ctx, st: &mut State) {
 
 /// Moves uids of `uncounted` whose pods no longer carry the finalizer into the counters.
 fn count_uncounted(status: &mut JobStatus, with_finalizer: &HashSet<String>) {
-    let uncounted = status.uncounted_terminated_pods.get_or_insert_with(Default::default);
+    let uncounted = status
+        .uncounted_terminated_pods
+        .get_or_insert_with(Default::default);
     let before = uncounted.succeeded.len();
     uncounted.succeeded.retain(|u| with_finalizer.contains(u));
     let moved = count(before - uncounted.succeeded.len());
@@ -413,7 +469,10 @@ async fn track_and_finish(ctx: &Ctx, st: &mut State, cached: &Job) -> Result<(),
 
     let mut to_untrack = Vec::new();
     let mut new_indexes = Vec::new();
-    let failing = st.finished.as_ref().is_some_and(|c| c.type_ == FAILURE_TARGET);
+    let failing = st
+        .finished
+        .as_ref()
+        .is_some_and(|c| c.type_ == FAILURE_TARGET);
     let mut ordered = st.pods.clone();
     if indexed {
         ordered.sort_by_key(|p| completion_index(p).unwrap_or(i32::MAX));
@@ -435,7 +494,10 @@ async fn track_and_finish(ctx: &Ctx, st: &mut State, cached: &Job) -> Result<(),
         to_untrack.push(pod.clone());
         let completions = st.completions();
         let valid_index = st.valid_index(pod);
-        let uncounted = st.status.uncounted_terminated_pods.get_or_insert_with(Default::default);
+        let uncounted = st
+            .status
+            .uncounted_terminated_pods
+            .get_or_insert_with(Default::default);
         if pod.phase() == phase::SUCCEEDED && !st.uncounted_failed.contains(&uid) {
             if indexed {
                 if let Some(ix) = completion_index(pod).filter(|i| *i < completions)
@@ -466,20 +528,24 @@ async fn track_and_finish(ctx: &Ctx, st: &mut State, cached: &Job) -> Result<(),
     }
     // The interim condition is recorded before the pods' finalizers go; the final one
     // is prepared.
-    if let Some(cond) = st.finished.clone() {
-        if cond.type_ == FAILURE_TARGET || cond.type_ == SUCCESS_CRITERIA_MET {
-            if !st.status.conditions.iter().any(|c| c.type_ == cond.type_) {
-                st.status.conditions.push(cond.clone());
-            }
-            let final_type = if cond.type_ == FAILURE_TARGET { FAILED } else { COMPLETE };
-            st.finished = Some(status::new_condition(
-                final_type,
-                "True",
-                cond.reason.as_deref().unwrap_or(""),
-                cond.message.as_deref().unwrap_or(""),
-                &st.now,
-            ));
+    if let Some(cond) = st.finished.clone()
+        && (cond.type_ == FAILURE_TARGET || cond.type_ == SUCCESS_CRITERIA_MET)
+    {
+        if !st.status.conditions.iter().any(|c| c.type_ == cond.type_) {
+            st.status.conditions.push(cond.clone());
         }
+        let final_type = if cond.type_ == FAILURE_TARGET {
+            FAILED
+        } else {
+            COMPLETE
+        };
+        st.finished = Some(status::new_condition(
+            final_type,
+            "True",
+            cond.reason.as_deref().unwrap_or(""),
+            cond.message.as_deref().unwrap_or(""),
+            &st.now,
+        ));
     }
 
     if Some(&st.status) != cached.status.as_ref() {
@@ -490,10 +556,16 @@ async fn track_and_finish(ctx: &Ctx, st: &mut State, cached: &Job) -> Result<(),
 
     let mut error = None;
     if !to_untrack.is_empty() {
-        let uids: Vec<String> = to_untrack.iter().filter_map(|p| p.metadata.uid.clone()).collect();
+        let uids: Vec<String> = to_untrack
+            .iter()
+            .filter_map(|p| p.metadata.uid.clone())
+            .collect();
         ctx.finalizers.expect(&st.key, &uids);
-        let api: Api<Pod> = Api::namespaced(&ctx.client, st.job.metadata.namespace_str().unwrap_or(""));
-        let removals = to_untrack.iter().map(|p| pods::remove_tracking_finalizer(&api, p));
+        let api: Api<Pod> =
+            Api::namespaced(&ctx.client, st.job.metadata.namespace_str().unwrap_or(""));
+        let removals = to_untrack
+            .iter()
+            .map(|p| pods::remove_tracking_finalizer(&api, p));
         let results = futures::future::join_all(removals).await;
         for (pod, r) in to_untrack.iter().zip(results) {
             let uid = pod.metadata.uid.clone().unwrap_or_default();
@@ -547,10 +619,17 @@ async fn track_and_finish(ctx: &Ctx, st: &mut State, cached: &Job) -> Result<(),
             {
                 let _ = ctx
                     .recorder
-                    .warning(&st.job, "TooManySucceededPods", "Too many succeeded pods running after completion count reached")
+                    .warning(
+                        &st.job,
+                        "TooManySucceededPods",
+                        "Too many succeeded pods running after completion count reached",
+                    )
                     .await;
             }
-            let _ = ctx.recorder.normal(&st.job, "Completed", "Job completed").await;
+            let _ = ctx
+                .recorder
+                .normal(&st.job, "Completed", "Job completed")
+                .await;
         } else {
             let _ = ctx
                 .recorder

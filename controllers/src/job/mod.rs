@@ -14,9 +14,11 @@
 pub mod backoff;
 pub mod cleanup;
 pub mod indexes;
+mod manage;
 pub mod pods;
 pub mod status;
 mod sync;
+mod tracking;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};

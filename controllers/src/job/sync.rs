@@ -1,73 +1,65 @@
 //! One sync of a Job (Kubernetes' `syncJob`): count finished pods once, decide whether
 //! the Job failed or succeeded, create or delete pods, and track the status.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use keel_core::Error;
 use keel_core::api::{Job, JobCondition, JobStatus, Pod, phase};
-use keel_core::client::Api;
 use keel_core::meta::Time;
 
-use super::Ctx;
 use super::backoff::{BackoffRecord, finished_time};
 use super::indexes::Intervals;
-use super::pods::{
-    self, MAX_POD_CREATE_DELETE_PER_SYNC, completion_index, has_tracking_finalizer, is_indexed,
-    is_pod_failed, only_replace_failed_pods,
-};
+use super::pods::{self, completion_index, has_tracking_finalizer, is_indexed, is_pod_failed};
 use super::status::{
-    self, COMPLETE, FAILED, FAILURE_TARGET, MESSAGE_BACKOFF_LIMIT_EXCEEDED,
-    MESSAGE_COMPLETIONS_REACHED, MESSAGE_DEADLINE_EXCEEDED, REASON_BACKOFF_LIMIT_EXCEEDED,
-    REASON_COMPLETIONS_REACHED, REASON_DEADLINE_EXCEEDED, SUCCESS_CRITERIA_MET, SUSPENDED,
+    self, FAILURE_TARGET, MESSAGE_BACKOFF_LIMIT_EXCEEDED, MESSAGE_COMPLETIONS_REACHED,
+    MESSAGE_DEADLINE_EXCEEDED, REASON_BACKOFF_LIMIT_EXCEEDED, REASON_COMPLETIONS_REACHED,
+    REASON_DEADLINE_EXCEEDED, SUCCESS_CRITERIA_MET, SUSPENDED,
 };
+use super::{Ctx, manage, tracking};
 use crate::runtime::ObjectRef;
-use crate::workload::{is_pod_active, pods_to_delete};
+use crate::workload::is_pod_active;
 
-/// At most this many finished pods are moved through `uncountedTerminatedPods` per sync
-/// (Kubernetes' `MaxUncountedPods`).
-pub const MAX_UNCOUNTED_PODS: usize = 500;
-
-fn count(n: usize) -> i32 {
+pub(super) fn count(n: usize) -> i32 {
     i32::try_from(n).unwrap_or(i32::MAX)
 }
 
 /// What one sync works with.
-struct State {
+pub(super) struct State {
     /// The Job (its `status` taken out into `status`).
-    job: Job,
-    status: JobStatus,
-    key: ObjectRef,
-    pods: Vec<Arc<Pod>>,
+    pub(super) job: Job,
+    pub(super) status: JobStatus,
+    pub(super) key: ObjectRef,
+    pub(super) pods: Vec<Arc<Pod>>,
     /// Pods treated as carrying the tracking finalizer: those that do, plus pods just
     /// adopted (Kubernetes adds the finalizer when adopting).
-    tracked: HashSet<String>,
-    active: Vec<Arc<Pod>>,
-    ready: i32,
-    terminating: i32,
-    uncounted_succeeded: HashSet<String>,
-    uncounted_failed: HashSet<String>,
-    expected_removals: HashSet<String>,
-    succeeded: i32,
-    prev_indexes: Intervals,
-    succeeded_indexes: Intervals,
-    finished: Option<JobCondition>,
-    backoff: BackoffRecord,
-    now: Time,
+    pub(super) tracked: HashSet<String>,
+    pub(super) active: Vec<Arc<Pod>>,
+    pub(super) ready: i32,
+    pub(super) terminating: i32,
+    pub(super) uncounted_succeeded: HashSet<String>,
+    pub(super) uncounted_failed: HashSet<String>,
+    pub(super) expected_removals: HashSet<String>,
+    pub(super) succeeded: i32,
+    pub(super) prev_indexes: Intervals,
+    pub(super) succeeded_indexes: Intervals,
+    pub(super) finished: Option<JobCondition>,
+    pub(super) backoff: BackoffRecord,
+    pub(super) now: Time,
 }
 
 impl State {
-    fn tracked(&self, pod: &Pod) -> bool {
+    pub(super) fn tracked(&self, pod: &Pod) -> bool {
         let uid = pod.metadata.uid.as_deref().unwrap_or("");
         self.tracked.contains(uid) && !self.expected_removals.contains(uid)
     }
 
-    fn completions(&self) -> i32 {
+    pub(super) fn completions(&self) -> i32 {
         self.job.spec.completions.unwrap_or(0)
     }
 
-    fn valid_index(&self, pod: &Pod) -> bool {
+    pub(super) fn valid_index(&self, pod: &Pod) -> bool {
         !is_indexed(&self.job) || completion_index(pod).is_some_and(|i| i < self.completions())
     }
 }
@@ -226,7 +218,7 @@ pub(super) async fn sync(
     } else {
         let mut managed = false;
         if satisfied && st.job.metadata.deletion_timestamp.is_none() {
-            let (now_active, wait, err) = manage(ctx, &mut st).await;
+            let (now_active, wait, err) = manage::manage(ctx, &mut st).await;
             active = now_active;
             requeue = min_some(requeue, wait);
             error = err;
@@ -251,7 +243,7 @@ pub(super) async fn sync(
     st.status.active = Some(active);
     st.status.ready = Some(st.ready);
     st.status.terminating = Some(st.terminating);
-    track_and_finish(ctx, &mut st, cached).await?;
+    tracking::track_and_finish(ctx, &mut st, cached).await?;
     match error {
         Some(e) => Err(e),
         None => Ok(requeue),
@@ -303,104 +295,6 @@ fn deadline_left(job: &Job, start: Option<&Time>, now: &Time) -> Option<Duration
     Some(allowed.saturating_sub(now.duration_since(start)))
 }
 
-/// Creates or deletes pods toward the wanted number of active pods (Kubernetes'
-/// `manageJob`). Returns the active count after it, how long to wait before creating
-/// (pod-failure backoff), and the first error.
-async fn manage(ctx: &Ctx, st: &mut State) -> (i32, Option<Duration>, Option<Error>) {
-    let active = count(st.active.len());
-    if st.job.spec.suspend == Some(true) {
-        let doomed = st.active.clone();
-        let (ready, deleted, err) = pods::delete(ctx, &st.job, &st.key, &doomed, true).await;
-        st.terminating += deleted;
-        st.ready -= ready;
-        return (active - deleted, None, err);
-    }
-    let parallelism = st.job.spec.parallelism.unwrap_or(1).max(0);
-    let want = match st.job.spec.completions {
-        None if st.succeeded > 0 => active,
-        None => parallelism,
-        Some(c) => (c - st.succeeded).clamp(0, parallelism),
-    };
-    let mut doomed = surplus(st, usize::try_from(active - want).unwrap_or(0));
-    doomed.truncate(MAX_POD_CREATE_DELETE_PER_SYNC);
-    if !doomed.is_empty() {
-        let (ready, deleted, err) = pods::delete(ctx, &st.job, &st.key, &doomed, true).await;
-        st.terminating += deleted;
-        st.ready -= ready;
-        return (active - deleted, None, err);
-    }
-    let terminating = if only_replace_failed_pods(&st.job) {
-        st.terminating
-    } else {
-        0
-    };
-    let diff = want - terminating - active;
-    if diff <= 0 {
-        return (active, None, None);
-    }
-    let wait = st.backoff.remaining(&st.now);
-    if !wait.is_zero() {
-        return (active, Some(wait), None);
-    }
-    let diff = usize::try_from(diff)
-        .unwrap_or(0)
-        .min(MAX_POD_CREATE_DELETE_PER_SYNC);
-    let indexes: Vec<Option<i32>> = if is_indexed(&st.job) {
-        pending_indexes(st, diff).into_iter().map(Some).collect()
-    } else {
-        vec![None; diff]
-    };
-    let (created, err) = pods::create(ctx, &st.job, &st.key, &indexes).await;
-    (active + count(created), None, err)
-}
-
-/// The active pods to delete: for `Indexed` Jobs first those with an invalid or
-/// repeated index, then, least valuable first, enough to remove `at_least`.
-fn surplus(st: &State, at_least: usize) -> Vec<Arc<Pod>> {
-    let mut doomed = Vec::new();
-    let mut left = Vec::new();
-    if is_indexed(&st.job) {
-        let mut by_index: BTreeMap<i32, Vec<Arc<Pod>>> = BTreeMap::new();
-        for p in &st.active {
-            match completion_index(p).filter(|i| *i < st.completions()) {
-                Some(i) => by_index.entry(i).or_default().push(p.clone()),
-                None => doomed.push(p.clone()),
-            }
-        }
-        for (_, group) in by_index {
-            // Keep the most valuable pod of a repeated index.
-            let extra = group.len() - 1;
-            let worst = pods_to_delete(&group, &group, extra);
-            let kept = group
-                .iter()
-                .find(|p| !worst.iter().any(|w| w.metadata.uid == p.metadata.uid))
-                .cloned();
-            doomed.extend(worst);
-            left.extend(kept);
-        }
-    } else {
-        left.clone_from(&st.active);
-    }
-    if doomed.len() < at_least {
-        let more = at_least - doomed.len();
-        doomed.extend(pods_to_delete(&left, &left, more));
-    }
-    doomed
-}
-
-/// The lowest `n` indexes neither completed nor held by an active pod.
-fn pending_indexes(st: &State, n: usize) -> Vec<i32> {
-    let held: HashSet<i32> = st
-        .active
-        .iter()
-        .filter_map(|p| completion_index(p))
-        .collect();
-    (0..st.completions())
-        .filter(|i| !st.succeeded_indexes.has(*i) && !held.contains(i))
-        .take(n)
-        .collect()
-}
-
 /// The `Suspended` condition and the start time on suspend and resume.
 async fn update_suspended(ctx: &Ctx, st: &mut State) {
     let now = st.now.clone();
@@ -430,219 +324,5 @@ async fn update_suspended(ctx: &Ctx, st: &mut State) {
         // activeDeadlineSeconds counts the time the Job is continuously active.
         st.status.start_time = Some(now);
         let _ = ctx.recorder.normal(&st.job, "Resumed", "Job resumed").await;
-    }
-}
-
-/// Moves uids of `uncounted` whose pods no longer carry the finalizer into the counters.
-fn count_uncounted(status: &mut JobStatus, with_finalizer: &HashSet<String>) {
-    let uncounted = status
-        .uncounted_terminated_pods
-        .get_or_insert_with(Default::default);
-    let before = uncounted.succeeded.len();
-    uncounted.succeeded.retain(|u| with_finalizer.contains(u));
-    let moved = count(before - uncounted.succeeded.len());
-    if moved > 0 {
-        status.succeeded = Some(status.succeeded.unwrap_or(0) + moved);
-    }
-    let before = uncounted.failed.len();
-    uncounted.failed.retain(|u| with_finalizer.contains(u));
-    let moved = count(before - uncounted.failed.len());
-    if moved > 0 {
-        status.failed = Some(status.failed.unwrap_or(0) + moved);
-    }
-}
-
-/// Counts finished pods exactly once (Kubernetes' `trackJobStatusAndRemoveFinalizers`):
-/// their uids are written to `uncountedTerminatedPods` first, then their tracking
-/// finalizers are removed, then they move into `succeeded` / `failed`. A crash between
-/// the steps loses nothing and counts nothing twice. Finally the `Complete` / `Failed`
-/// condition is set once no pod is left uncounted or terminating.
-async fn track_and_finish(ctx: &Ctx, st: &mut State, cached: &Job) -> Result<(), Error> {
-    let indexed = is_indexed(&st.job);
-    let mut with_finalizer: HashSet<String> = st
-        .pods
-        .iter()
-        .filter(|p| st.tracked(p))
-        .filter_map(|p| p.metadata.uid.clone())
-        .collect();
-    count_uncounted(&mut st.status, &with_finalizer);
-
-    let mut to_untrack = Vec::new();
-    let mut new_indexes = Vec::new();
-    let failing = st
-        .finished
-        .as_ref()
-        .is_some_and(|c| c.type_ == FAILURE_TARGET);
-    let mut ordered = st.pods.clone();
-    if indexed {
-        ordered.sort_by_key(|p| completion_index(p).unwrap_or(i32::MAX));
-    }
-    let mut full = false;
-    for pod in &ordered {
-        if !st.tracked(pod) {
-            continue;
-        }
-        let uid = pod.metadata.uid.clone().unwrap_or_default();
-        let considered_failed = is_pod_failed(pod, &st.job);
-        let removable = st.job.metadata.deletion_timestamp.is_some()
-            || st.finished.is_some()
-            || pod.phase() == phase::SUCCEEDED
-            || considered_failed;
-        if !removable {
-            continue;
-        }
-        to_untrack.push(pod.clone());
-        let completions = st.completions();
-        let valid_index = st.valid_index(pod);
-        let uncounted = st
-            .status
-            .uncounted_terminated_pods
-            .get_or_insert_with(Default::default);
-        if pod.phase() == phase::SUCCEEDED && !st.uncounted_failed.contains(&uid) {
-            if indexed {
-                if let Some(ix) = completion_index(pod).filter(|i| *i < completions)
-                    && !st.prev_indexes.has(ix)
-                {
-                    new_indexes.push(ix);
-                }
-            } else if !st.uncounted_succeeded.contains(&uid) {
-                uncounted.succeeded.push(uid);
-            }
-        } else if (considered_failed || failing)
-            && !st.uncounted_failed.contains(&uid)
-            && valid_index
-        {
-            uncounted.failed.push(uid);
-        }
-        if new_indexes.len() + uncounted.succeeded.len() + uncounted.failed.len()
-            >= MAX_UNCOUNTED_PODS
-        {
-            full = true;
-            break;
-        }
-    }
-    if indexed {
-        st.succeeded_indexes = st.succeeded_indexes.with(new_indexes);
-        st.status.succeeded = Some(st.succeeded_indexes.total());
-        st.status.completed_indexes = Some(st.succeeded_indexes.to_string());
-    }
-    // The interim condition is recorded before the pods' finalizers go; the final one
-    // is prepared.
-    if let Some(cond) = st.finished.clone()
-        && (cond.type_ == FAILURE_TARGET || cond.type_ == SUCCESS_CRITERIA_MET)
-    {
-        if !st.status.conditions.iter().any(|c| c.type_ == cond.type_) {
-            st.status.conditions.push(cond.clone());
-        }
-        let final_type = if cond.type_ == FAILURE_TARGET {
-            FAILED
-        } else {
-            COMPLETE
-        };
-        st.finished = Some(status::new_condition(
-            final_type,
-            "True",
-            cond.reason.as_deref().unwrap_or(""),
-            cond.message.as_deref().unwrap_or(""),
-            &st.now,
-        ));
-    }
-
-    if Some(&st.status) != cached.status.as_ref() {
-        (st.job, st.status) = status::write(&ctx.client, &st.job, &st.status).await?;
-        ctx.wrote(&st.key, &st.job);
-        ctx.set_backoff_record(&st.key, st.backoff.clone());
-    }
-
-    let mut error = None;
-    if !to_untrack.is_empty() {
-        let uids: Vec<String> = to_untrack
-            .iter()
-            .filter_map(|p| p.metadata.uid.clone())
-            .collect();
-        ctx.finalizers.expect(&st.key, &uids);
-        let api: Api<Pod> =
-            Api::namespaced(&ctx.client, st.job.metadata.namespace_str().unwrap_or(""));
-        let removals = to_untrack
-            .iter()
-            .map(|p| pods::remove_tracking_finalizer(&api, p));
-        let results = futures::future::join_all(removals).await;
-        for (pod, r) in to_untrack.iter().zip(results) {
-            let uid = pod.metadata.uid.clone().unwrap_or_default();
-            match r {
-                Ok(()) => {
-                    with_finalizer.remove(&uid);
-                }
-                Err(e) => {
-                    ctx.finalizers.observed(&st.key, &uid);
-                    error.get_or_insert(e);
-                }
-            }
-        }
-    }
-    let before = st.status.clone();
-    count_uncounted(&mut st.status, &with_finalizer);
-
-    let mut finished_now = None;
-    let uncounted_left = st
-        .status
-        .uncounted_terminated_pods
-        .as_ref()
-        .is_some_and(|u| !u.succeeded.is_empty() || !u.failed.is_empty());
-    if let Some(cond) = st.finished.clone()
-        && !full
-        && !uncounted_left
-        && st.terminating == 0
-        && error.is_none()
-    {
-        status::ensure_condition(
-            &mut st.status.conditions,
-            &cond.type_,
-            "True",
-            cond.reason.as_deref().unwrap_or(""),
-            cond.message.as_deref().unwrap_or(""),
-            &st.now,
-        );
-        if cond.type_ == COMPLETE {
-            st.status.completion_time = Some(st.now.clone());
-        }
-        finished_now = Some(cond);
-    }
-    if st.status != before || finished_now.is_some() {
-        (st.job, st.status) = status::write(&ctx.client, &st.job, &st.status).await?;
-        ctx.wrote(&st.key, &st.job);
-    }
-    if let Some(cond) = finished_now {
-        if cond.type_ == COMPLETE {
-            if let Some(c) = st.job.spec.completions
-                && st.status.succeeded.unwrap_or(0) > c
-            {
-                let _ = ctx
-                    .recorder
-                    .warning(
-                        &st.job,
-                        "TooManySucceededPods",
-                        "Too many succeeded pods running after completion count reached",
-                    )
-                    .await;
-            }
-            let _ = ctx
-                .recorder
-                .normal(&st.job, "Completed", "Job completed")
-                .await;
-        } else {
-            let _ = ctx
-                .recorder
-                .warning(
-                    &st.job,
-                    cond.reason.as_deref().unwrap_or(""),
-                    cond.message.as_deref().unwrap_or(""),
-                )
-                .await;
-        }
-    }
-    match error {
-        Some(e) => Err(e),
-        None => Ok(()),
     }
 }

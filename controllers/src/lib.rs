@@ -7,9 +7,11 @@
 //! that maps events of its kind, of the kinds it owns and of the kinds it watches to
 //! keys, and reconciles each key with at most one worker at a time.
 
+pub mod cronjob;
 pub mod deployment;
 pub mod endpointslice;
 pub mod garbagecollector;
+pub mod job;
 pub mod manager;
 pub mod replicaset;
 pub mod runtime;

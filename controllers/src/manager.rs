@@ -63,6 +63,8 @@ pub const BUILT_IN: &[&str] = &[
     crate::deployment::NAME,
     crate::endpointslice::NAME,
     crate::garbagecollector::NAME,
+    crate::job::NAME,
+    crate::cronjob::NAME,
 ];
 
 /// A built-in controller by name, with its default settings.
@@ -76,6 +78,8 @@ pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
         crate::garbagecollector::NAME => {
             Box::new(crate::garbagecollector::GarbageCollector::default())
         }
+        crate::job::NAME => Box::new(crate::job::JobController::default()),
+        crate::cronjob::NAME => Box::new(crate::cronjob::CronJobController::default()),
         _ => return None,
     })
 }

@@ -4,9 +4,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use keel_core::api::{
-    Endpoint, EndpointConditions, EndpointPort, ObjectReference, Pod, Service,
-};
+use keel_core::api::{Endpoint, EndpointConditions, EndpointPort, ObjectReference, Pod, Service};
 use keel_core::intstr::IntOrString;
 
 /// At most this many endpoints per slice (Kubernetes' `--max-endpoints-per-slice`).

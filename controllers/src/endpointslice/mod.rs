@@ -178,7 +178,10 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         }
     }
     for old in unused {
-        match api.delete(old.metadata.name_str(), &DeleteParams::default()).await {
+        match api
+            .delete(old.metadata.name_str(), &DeleteParams::default())
+            .await
+        {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),

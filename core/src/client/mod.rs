@@ -24,6 +24,7 @@ mod params;
 pub mod patch;
 mod schema_check;
 mod server;
+mod service_alloc;
 pub mod watcher;
 
 use std::sync::Arc;
@@ -37,6 +38,7 @@ pub use params::{
     WatchEvent,
 };
 pub use server::{DEFAULT_NAMESPACES, FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
+pub use service_alloc::{ServiceCidr, ServiceNetwork};
 pub use watcher::watcher;
 
 use crate::Clock;
@@ -90,6 +92,7 @@ impl Client {
             chain: admission::Chain::default(),
             kinds: kinds::Kinds::with_builtins(),
             allow_loopback_endpoints: false,
+            service_network: ServiceNetwork::default(),
         }
     }
 
@@ -158,9 +161,19 @@ pub struct ClientBuilder {
     chain: admission::Chain,
     kinds: kinds::Kinds,
     allow_loopback_endpoints: bool,
+    service_network: ServiceNetwork,
 }
 
 impl ClientBuilder {
+    /// Where Services' cluster IPs and node ports come from (default:
+    /// [`ServiceNetwork::default`], Kubernetes' ranges). A cluster of local processes
+    /// uses a loopback range, so its proxies can listen on the cluster IPs.
+    #[must_use]
+    pub fn service_network(mut self, network: ServiceNetwork) -> Self {
+        self.service_network = network;
+        self
+    }
+
     /// The clock for timestamps (default: [`Clock::system`], which follows `tokio` time).
     #[must_use]
     pub fn clock(mut self, clock: Clock) -> Self {
@@ -219,6 +232,7 @@ impl ClientBuilder {
         let mut server =
             server::Server::new(self.store, self.kinds, self.chain, self.clock, self.seed);
         server.allow_loopback_endpoints = self.allow_loopback_endpoints;
+        server.service_network = self.service_network;
         Client {
             server: Arc::new(server),
             shared: Arc::default(),

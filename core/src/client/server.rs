@@ -8,11 +8,13 @@ use std::time::Duration;
 use super::admission::{Chain, Operation};
 use super::kinds::{KindEntry, Kinds};
 use super::params::{DeleteParams, PropagationPolicy};
+use super::service_alloc::{InUse, ServiceNetwork};
 use crate::Clock;
-use crate::api::{Namespace, NamespaceStatus, Pod};
+use crate::api::{Namespace, NamespaceStatus, Pod, Service};
 use crate::error::{Error, object_name};
 use crate::manifest::DynamicObject;
 use crate::store::{AnyResource, Filter, Obj, Store, Write, parse_version};
+use crate::validation::{FieldError, FieldPath, ValidationError};
 
 /// The namespaces every cluster starts with.
 pub const DEFAULT_NAMESPACES: [&str; 4] =
@@ -25,6 +27,7 @@ pub const ORPHAN_FINALIZER: &str = "orphan";
 const GENERATE_ATTEMPTS: usize = 8;
 /// The store key of namespaces.
 const NAMESPACE_KEY: &str = "v1/Namespace";
+const SERVICE_KEY: &str = "v1/Service";
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// What a delete did, untyped.
@@ -43,6 +46,10 @@ pub(crate) struct Server {
     /// Accept loopback addresses in EndpointSlices (see
     /// `ClientBuilder::allow_loopback_endpoints`).
     pub(crate) allow_loopback_endpoints: bool,
+    /// Where Services' cluster IPs and node ports come from.
+    pub(crate) service_network: ServiceNetwork,
+    /// Held from reading the Services' allocations until a new Service is written.
+    service_lock: tokio::sync::Mutex<()>,
 }
 
 fn splitmix(state: &mut u64) -> u64 {
@@ -81,6 +88,8 @@ impl Server {
             rng: Mutex::new(seed),
             bootstrapped: tokio::sync::OnceCell::new(),
             allow_loopback_endpoints: false,
+            service_network: ServiceNetwork::default(),
+            service_lock: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -263,12 +272,23 @@ impl Server {
         objects: Vec<Box<dyn AnyResource>>,
     ) -> Result<Vec<Result<Obj, Error>>, Error> {
         self.bootstrap().await?;
+        let services = entry.key == SERVICE_KEY;
+        let _allocating = if services {
+            Some(self.service_lock.lock().await)
+        } else {
+            None
+        };
+        let mut in_use = if services {
+            Some(self.services_in_use().await?)
+        } else {
+            None
+        };
         let mut checked_ns: Vec<String> = Vec::new();
         let mut slots: Vec<Option<Result<Obj, Error>>> = Vec::with_capacity(objects.len());
         let mut pending: Vec<(usize, Box<dyn AnyResource>)> = Vec::new();
         for (i, mut obj) in objects.into_iter().enumerate() {
             let prepared = self
-                .prepare_create(entry, obj.as_mut(), &mut checked_ns)
+                .prepare_create(entry, obj.as_mut(), &mut checked_ns, in_use.as_mut())
                 .await;
             match prepared {
                 Ok(()) => {
@@ -326,6 +346,7 @@ impl Server {
         entry: &KindEntry,
         obj: &mut dyn AnyResource,
         checked: &mut Vec<String>,
+        in_use: Option<&mut InUse>,
     ) -> Result<(), Error> {
         if obj.meta().name.as_deref().is_none_or(str::is_empty)
             && let Some(prefix) = obj.meta().generate_name.clone().filter(|g| !g.is_empty())
@@ -335,6 +356,13 @@ impl Server {
         self.stamp_new(obj);
         if let Some(job) = obj.downcast_mut::<crate::api::Job>() {
             generate_job_selector(job);
+        }
+        if let (Some(svc), Some(used)) = (obj.downcast_mut::<Service>(), in_use) {
+            // Defaults first, so the allocation sees the Service's type and families.
+            crate::Resource::apply_defaults(svc);
+            self.service_network
+                .allocate(svc, used, || self.random())
+                .map_err(Error::invalid)?;
         }
         self.admit(entry, Operation::Create, obj, None)?;
         if entry.namespaced {
@@ -412,6 +440,12 @@ impl Server {
                 n
             };
             keep_server_fields(new.as_mut(), current.as_ref());
+            if let (Some(svc), Some(old)) = (
+                new.downcast_mut::<Service>(),
+                current.as_any().downcast_ref::<Service>(),
+            ) {
+                keep_allocations(svc, old).map_err(Error::invalid)?;
+            }
             if current.meta().deletion_timestamp.is_some() {
                 let added = new
                     .meta()
@@ -695,6 +729,63 @@ fn conflict(entry: &KindEntry, ns: &str, name: &str) -> Error {
         name: object_name(ns, name),
         reason: "the object has been modified; please apply your changes to the latest version and try again".to_owned(),
     }
+}
+
+/// What the Services stored use, for allocating a new one.
+impl Server {
+    async fn services_in_use(&self) -> Result<InUse, Error> {
+        let list = self.store.list(SERVICE_KEY, &Filter::default()).await?;
+        let services: Vec<&Service> = list
+            .items
+            .iter()
+            .filter_map(|o| o.as_any().downcast_ref::<Service>())
+            .collect();
+        Ok(InUse::of(services))
+    }
+}
+
+/// A Service keeps its cluster IPs, IP families and node ports across updates that
+/// leave them out; its cluster IPs may not change once set.
+fn keep_allocations(new: &mut Service, old: &Service) -> Result<(), ValidationError> {
+    if new.spec.cluster_ip.as_deref().is_none_or(str::is_empty) && new.spec.cluster_ips.is_empty() {
+        new.spec.cluster_ip.clone_from(&old.spec.cluster_ip);
+        new.spec.cluster_ips.clone_from(&old.spec.cluster_ips);
+    }
+    if new.spec.ip_families.is_empty() {
+        new.spec.ip_families.clone_from(&old.spec.ip_families);
+    }
+    if new.spec.ip_family_policy.is_none() {
+        new.spec
+            .ip_family_policy
+            .clone_from(&old.spec.ip_family_policy);
+    }
+    for port in &mut new.spec.ports {
+        if port.node_port.is_none_or(|p| p == 0)
+            && let Some(was) = old
+                .spec
+                .ports
+                .iter()
+                .find(|p| p.port == port.port && p.protocol == port.protocol)
+        {
+            port.node_port = was.node_port;
+        }
+    }
+    let kept_type = new.spec.type_.as_deref() != Some("ExternalName")
+        && old.spec.type_.as_deref() != Some("ExternalName");
+    if kept_type && !old.spec.cluster_ips.is_empty() && new.spec.cluster_ips != old.spec.cluster_ips
+    {
+        return Err(ValidationError {
+            kind: "Service".into(),
+            namespace: new.metadata.namespace.clone(),
+            name: new.metadata.name.clone().unwrap_or_default(),
+            errors: vec![FieldError::invalid(
+                FieldPath::new("spec").child("clusterIPs").index(0),
+                format!("{:?}", new.spec.cluster_ips),
+                "may not change once set",
+            )],
+        });
+    }
+    Ok(())
 }
 
 /// Metadata only the server sets survives any update.

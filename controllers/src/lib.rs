@@ -7,6 +7,7 @@
 //! that maps events of its kind, of the kinds it owns and of the kinds it watches to
 //! keys, and reconciles each key with at most one worker at a time.
 
+pub mod daemonset;
 pub mod manager;
 pub mod replicaset;
 pub mod runtime;

@@ -58,12 +58,13 @@ pub trait ManagedController: Send + 'static {
 
 /// The names of the built-in controllers, in the order [`ControllerManager::with_all`]
 /// starts them.
-pub const BUILT_IN: &[&str] = &[crate::replicaset::NAME];
+pub const BUILT_IN: &[&str] = &[crate::replicaset::NAME, crate::daemonset::NAME];
 
 /// A built-in controller by name, with its default settings.
 pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
     Some(match name {
         crate::replicaset::NAME => Box::new(crate::replicaset::ReplicaSetController::default()),
+        crate::daemonset::NAME => Box::new(crate::daemonset::DaemonSetController::default()),
         _ => return None,
     })
 }

@@ -82,6 +82,21 @@ impl<T: QueueKey> Expectations<T> {
         );
     }
 
+    /// `key` is about to create `adds` children and delete the children with these
+    /// uids in one sync (Kubernetes' `SetExpectations`; replaces earlier expectations).
+    pub fn expect(&self, key: &T, adds: usize, uids: impl IntoIterator<Item = String>) {
+        let deleting: HashSet<String> = uids.into_iter().collect();
+        self.lock().insert(
+            key.clone(),
+            Expectation {
+                adds: i64::try_from(adds).unwrap_or(i64::MAX),
+                deletes: i64::try_from(deleting.len()).unwrap_or(i64::MAX),
+                deleting,
+                set_at: Instant::now(),
+            },
+        );
+    }
+
     /// The cache saw one child of `key` created (or a creation failed and will not
     /// be seen).
     pub fn creation_observed(&self, key: &T) {

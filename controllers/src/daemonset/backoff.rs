@@ -66,7 +66,11 @@ mod tests {
         assert_eq!(b.check("other", t1), None, "keys are independent");
         let later = t1 + 2 * INITIAL + 3 * MAX;
         assert_eq!(b.check("k", later), None);
-        assert_eq!(b.check("k", later + Duration::from_millis(999)), Some(INITIAL), "restarted");
+        assert_eq!(
+            b.check("k", later + Duration::from_millis(999)),
+            Some(INITIAL),
+            "restarted"
+        );
         b.forget_prefix("k");
         assert_eq!(b.check("k", later + Duration::from_millis(999)), None);
     }

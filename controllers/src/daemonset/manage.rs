@@ -25,7 +25,10 @@ pub(super) fn group_by_node(pods: &[Arc<Pod>]) -> PodsByNode {
             continue;
         }
         if let Some(node) = target_node(pod) {
-            by_node.entry(node.to_owned()).or_default().push(pod.clone());
+            by_node
+                .entry(node.to_owned())
+                .or_default()
+                .push(pod.clone());
         }
     }
     by_node
@@ -37,7 +40,11 @@ pub(super) fn oldest_first(a: &Arc<Pod>, b: &Arc<Pod>) -> Ordering {
     let unbound = |p: &Pod| p.node_name().is_none();
     unbound(a)
         .cmp(&unbound(b))
-        .then_with(|| a.metadata.creation_timestamp.cmp(&b.metadata.creation_timestamp))
+        .then_with(|| {
+            a.metadata
+                .creation_timestamp
+                .cmp(&b.metadata.creation_timestamp)
+        })
         .then_with(|| a.metadata.name.cmp(&b.metadata.name))
 }
 
@@ -112,17 +119,19 @@ fn keep_healthy(
     out: &mut Plan,
 ) {
     let mut running = Vec::new();
-    for pod in pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
+    for pod in pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+    {
         match pod.phase() {
-            phase::FAILED => match backoff(node) {
-                Some(delay) => {
+            phase::FAILED => {
+                if let Some(delay) = backoff(node) {
                     out.retry_after = Some(out.retry_after.map_or(delay, |d| d.min(delay)));
-                }
-                None => {
+                } else {
                     out.failed.push(pod.clone());
                     out.delete.push(pod.clone());
                 }
-            },
+            }
             phase::SUCCEEDED => out.delete.push(pod.clone()),
             _ => running.push(pod.clone()),
         }

@@ -40,9 +40,8 @@ pub fn add_daemon_tolerations(spec: &mut PodSpec) {
             effect: Some(effect.to_owned()),
             toleration_seconds: None,
         };
-        let same = |t: &Toleration| {
-            t.key.as_deref() == Some(key) && t.effect.as_deref() == Some(effect)
-        };
+        let same =
+            |t: &Toleration| t.key.as_deref() == Some(key) && t.effect.as_deref() == Some(effect);
         match spec.tolerations.iter_mut().find(|t| same(t)) {
             Some(existing) => *existing = toleration,
             None => spec.tolerations.push(toleration),
@@ -59,7 +58,11 @@ pub fn should_run(ds: &DaemonSet, node: &Node) -> (bool, bool) {
     let mut spec = ds.spec.template.spec.clone();
     add_daemon_tolerations(&mut spec);
     let name = node.metadata.name_str();
-    if spec.node_name.as_deref().is_some_and(|n| !n.is_empty() && n != name) {
+    if spec
+        .node_name
+        .as_deref()
+        .is_some_and(|n| !n.is_empty() && n != name)
+    {
         return (false, false);
     }
     if !matches_required_affinity(&spec, node) {
@@ -151,7 +154,11 @@ mod tests {
         add_daemon_tolerations(&mut spec);
         add_daemon_tolerations(&mut spec);
         assert_eq!(spec.tolerations.len(), 6);
-        assert!(spec.tolerations.iter().all(|t| t.operator.as_deref() == Some("Exists")));
+        assert!(
+            spec.tolerations
+                .iter()
+                .all(|t| t.operator.as_deref() == Some("Exists"))
+        );
         let keys: Vec<_> = spec
             .tolerations
             .iter()
@@ -168,9 +175,18 @@ mod tests {
     fn taints_decide_run_and_continue() {
         let ds = DaemonSet::default();
         assert_eq!(should_run(&ds, &node("a", &[])), (true, true));
-        assert_eq!(should_run(&ds, &node("a", &[("x", "PreferNoSchedule")])), (true, true));
-        assert_eq!(should_run(&ds, &node("a", &[("x", "NoSchedule")])), (false, true));
-        assert_eq!(should_run(&ds, &node("a", &[("x", "NoExecute")])), (false, false));
+        assert_eq!(
+            should_run(&ds, &node("a", &[("x", "PreferNoSchedule")])),
+            (true, true)
+        );
+        assert_eq!(
+            should_run(&ds, &node("a", &[("x", "NoSchedule")])),
+            (false, true)
+        );
+        assert_eq!(
+            should_run(&ds, &node("a", &[("x", "NoExecute")])),
+            (false, false)
+        );
         // The daemon tolerations cover a cordoned or unreachable node.
         let cordoned = node(
             "a",
@@ -181,7 +197,12 @@ mod tests {
         );
         assert_eq!(should_run(&ds, &cordoned), (true, true));
         let mut picky = DaemonSet::default();
-        picky.spec.template.spec.node_selector.insert("role".into(), "db".into());
+        picky
+            .spec
+            .template
+            .spec
+            .node_selector
+            .insert("role".into(), "db".into());
         assert_eq!(should_run(&picky, &node("a", &[])), (false, false));
         picky.spec.template.spec.node_selector.clear();
         picky.spec.template.spec.node_name = Some("b".into());
@@ -195,8 +216,17 @@ mod tests {
         pin_to_node(&mut pod.spec, "n1");
         pin_to_node(&mut pod.spec, "n2");
         assert_eq!(target_node(&pod), Some("n2"));
-        let terms = &pod.spec.affinity.as_ref().unwrap().node_affinity.as_ref().unwrap()
-            .required_during_scheduling_ignored_during_execution.as_ref().unwrap()
+        let terms = &pod
+            .spec
+            .affinity
+            .as_ref()
+            .unwrap()
+            .node_affinity
+            .as_ref()
+            .unwrap()
+            .required_during_scheduling_ignored_during_execution
+            .as_ref()
+            .unwrap()
             .node_selector_terms;
         assert_eq!(terms.len(), 1);
         pod.spec.node_name = Some("n3".into());

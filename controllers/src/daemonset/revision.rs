@@ -143,11 +143,18 @@ mod tests {
     fn budgets_round_up_percentages() {
         let d = ds(Some("30%".into()), Some("10%".into()));
         assert_eq!(unavailable_count(&d, 10), Ok(3));
-        assert_eq!(unavailable_count(&d, 4), Ok(2), "30% of 4 is 1.2, rounded up");
+        assert_eq!(
+            unavailable_count(&d, 4),
+            Ok(2),
+            "30% of 4 is 1.2, rounded up"
+        );
         assert_eq!(surge_count(&d, 4), Ok(1));
         assert!(max_surge_allowed(&d));
         let d = ds(None, None);
-        assert_eq!((unavailable_count(&d, 10), surge_count(&d, 10)), (Ok(1), Ok(0)));
+        assert_eq!(
+            (unavailable_count(&d, 10), surge_count(&d, 10)),
+            (Ok(1), Ok(0))
+        );
         assert!(!max_surge_allowed(&d));
         let mut on_delete = ds(Some(IntOrString::Int(5)), None);
         on_delete.spec.update_strategy.as_mut().unwrap().type_ = Some("OnDelete".into());
@@ -170,10 +177,16 @@ mod tests {
             for (k, v) in labels {
                 m = m.with_label(*k, *v);
             }
-            Pod { metadata: m, ..Pod::default() }
+            Pod {
+                metadata: m,
+                ..Pod::default()
+            }
         };
         assert!(rev.is_updated(&pod(&[(CONTROLLER_REVISION_HASH, &rev.hash)])));
         assert!(rev.is_updated(&pod(&[(POD_TEMPLATE_GENERATION, "3")])));
-        assert!(!rev.is_updated(&pod(&[(CONTROLLER_REVISION_HASH, "x"), (POD_TEMPLATE_GENERATION, "2")])));
+        assert!(!rev.is_updated(&pod(&[
+            (CONTROLLER_REVISION_HASH, "x"),
+            (POD_TEMPLATE_GENERATION, "2")
+        ])));
     }
 }

@@ -25,12 +25,18 @@ pub(super) struct Step {
 /// The budget of a rolling update (Kubernetes' `updatedDesiredNodeCounts`): the nodes
 /// that should run a pod (each gets an entry in `by_node`), `maxSurge` and
 /// `maxUnavailable` scaled to their number; when both are 0, one pod may be unavailable.
-fn budget(ds: &DaemonSet, nodes: &[Arc<Node>], by_node: &mut PodsByNode) -> Result<(i32, i32, i32), String> {
+fn budget(
+    ds: &DaemonSet,
+    nodes: &[Arc<Node>],
+    by_node: &mut PodsByNode,
+) -> Result<(i32, i32, i32), String> {
     let mut desired = 0;
     for node in nodes {
         if should_run(ds, node).0 {
             desired += 1;
-            by_node.entry(node.metadata.name_str().to_owned()).or_default();
+            by_node
+                .entry(node.metadata.name_str().to_owned())
+                .or_default();
         }
     }
     let surge = surge_count(ds, desired)?;
@@ -41,14 +47,17 @@ fn budget(ds: &DaemonSet, nodes: &[Arc<Node>], by_node: &mut PodsByNode) -> Resu
     Ok((surge, unavailable, desired))
 }
 
+/// A node's new and old pod.
+type NewAndOld<'a> = (Option<&'a Arc<Pod>>, Option<&'a Arc<Pod>>);
+
 /// The node's one new and one old pod (not being deleted); `None` when it has more of
 /// either (the core loop prunes those first).
-fn new_and_old<'a>(
-    pods: &'a [Arc<Pod>],
-    revision: &Revision,
-) -> Option<(Option<&'a Arc<Pod>>, Option<&'a Arc<Pod>>)> {
+fn new_and_old<'a>(pods: &'a [Arc<Pod>], revision: &Revision) -> Option<NewAndOld<'a>> {
     let (mut new, mut old) = (None, None);
-    for pod in pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()) {
+    for pod in pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+    {
         let slot = if revision.is_updated(pod) {
             &mut new
         } else {
@@ -75,7 +84,12 @@ pub(super) fn step(
     let min_ready = ds.spec.min_ready_seconds.unwrap_or(0);
     let available = |p: &Pod| is_pod_available(p, min_ready, now);
     if surge == 0 {
-        return Ok(without_surge(&by_node, revision, max_unavailable, &available));
+        return Ok(without_surge(
+            &by_node,
+            revision,
+            max_unavailable,
+            &available,
+        ));
     }
     let mut out = Step::default();
     let mut surging = 0;
@@ -161,7 +175,9 @@ fn without_surge(
 mod tests {
     use super::*;
     use crate::daemonset::revision::CONTROLLER_REVISION_HASH;
-    use keel_core::api::{DaemonSetUpdateStrategy, PodCondition, PodStatus, RollingUpdateDaemonSet};
+    use keel_core::api::{
+        DaemonSetUpdateStrategy, PodCondition, PodStatus, RollingUpdateDaemonSet,
+    };
     use keel_core::intstr::IntOrString;
     use keel_core::meta::ObjectMeta;
 
@@ -207,8 +223,8 @@ mod tests {
         Arc::new(p)
     }
 
-    fn group(pods: Vec<Arc<Pod>>) -> PodsByNode {
-        super::super::manage::group_by_node(&pods)
+    fn group(pods: &[Arc<Pod>]) -> PodsByNode {
+        super::super::manage::group_by_node(pods)
     }
 
     fn rev() -> Revision {
@@ -221,31 +237,37 @@ mod tests {
     #[test]
     fn without_surge_deletes_up_to_max_unavailable() {
         let now = Time::epoch();
-        let all_old = group((0..4).map(|i| pod(i, "old", true)).collect());
+        let all_old = group(&(0..4).map(|i| pod(i, "old", true)).collect::<Vec<_>>());
         let s = step(&ds(2, 0), &nodes(4), &all_old, &rev(), &now).unwrap();
         assert_eq!(s.delete.len(), 2);
         assert!(s.create.is_empty());
         // One node already has an unavailable new pod: only one more may go.
         let mut pods: Vec<_> = (1..4).map(|i| pod(i, "old", true)).collect();
         pods.push(pod(0, "new", false));
-        let s = step(&ds(2, 0), &nodes(4), &group(pods), &rev(), &now).unwrap();
+        let s = step(&ds(2, 0), &nodes(4), &group(&pods), &rev(), &now).unwrap();
         assert_eq!(s.delete.len(), 1);
         // An unavailable old pod is replaced regardless of the budget.
         let mut pods: Vec<_> = (1..4).map(|i| pod(i, "old", true)).collect();
         pods.push(pod(0, "new", false));
         pods.push(pod(4, "old", false));
-        let s = step(&ds(1, 0), &nodes(5), &group(pods), &rev(), &now).unwrap();
-        assert_eq!(s.delete.iter().map(|p| p.metadata.name_str()).collect::<Vec<_>>(), ["p4-old"]);
+        let s = step(&ds(1, 0), &nodes(5), &group(&pods), &rev(), &now).unwrap();
+        assert_eq!(
+            s.delete
+                .iter()
+                .map(|p| p.metadata.name_str())
+                .collect::<Vec<_>>(),
+            ["p4-old"]
+        );
         // A node without any pod counts as unavailable.
         let pods: Vec<_> = (1..4).map(|i| pod(i, "old", true)).collect();
-        let s = step(&ds(1, 0), &nodes(4), &group(pods), &rev(), &now).unwrap();
+        let s = step(&ds(1, 0), &nodes(4), &group(&pods), &rev(), &now).unwrap();
         assert!(s.delete.is_empty());
     }
 
     #[test]
     fn with_surge_new_pods_come_first() {
         let now = Time::epoch();
-        let all_old = group((0..3).map(|i| pod(i, "old", true)).collect());
+        let all_old = group(&(0..3).map(|i| pod(i, "old", true)).collect::<Vec<_>>());
         let s = step(&ds(0, 2), &nodes(3), &all_old, &rev(), &now).unwrap();
         assert_eq!((s.create.len(), s.delete.len()), (2, 0));
         // A new pod not yet available holds its surge slot; an available one retires
@@ -257,8 +279,14 @@ mod tests {
             pod(1, "new", true),
             pod(2, "old", true),
         ];
-        let s = step(&ds(0, 1), &nodes(3), &group(pods), &rev(), &now).unwrap();
-        assert_eq!(s.delete.iter().map(|p| p.metadata.name_str()).collect::<Vec<_>>(), ["p1-old"]);
+        let s = step(&ds(0, 1), &nodes(3), &group(&pods), &rev(), &now).unwrap();
+        assert_eq!(
+            s.delete
+                .iter()
+                .map(|p| p.metadata.name_str())
+                .collect::<Vec<_>>(),
+            ["p1-old"]
+        );
         assert!(s.create.is_empty());
     }
 }

@@ -72,7 +72,11 @@ pub(super) fn compute(
 }
 
 /// Writes `status` unless the stored one already equals it.
-pub(super) async fn write(client: &Client, ds: &DaemonSet, status: DaemonSetStatus) -> Result<(), Error> {
+pub(super) async fn write(
+    client: &Client,
+    ds: &DaemonSet,
+    status: DaemonSetStatus,
+) -> Result<(), Error> {
     let api: Api<DaemonSet> = Api::namespaced(client, ds.metadata.namespace_str().unwrap_or(""));
     update_status(&api, ds, |d| d.status = Some(status.clone())).await
 }

@@ -61,7 +61,10 @@ pub fn matches_required_affinity(spec: &PodSpec, node: &Node) -> bool {
         .affinity
         .as_ref()
         .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref())
+        .and_then(|n| {
+            n.required_during_scheduling_ignored_during_execution
+                .as_ref()
+        })
     else {
         return true;
     };
@@ -144,7 +147,12 @@ mod tests {
         }
     }
 
-    fn tol(key: Option<&str>, op: Option<&str>, value: Option<&str>, effect: Option<&str>) -> Toleration {
+    fn tol(
+        key: Option<&str>,
+        op: Option<&str>,
+        value: Option<&str>,
+        effect: Option<&str>,
+    ) -> Toleration {
         Toleration {
             key: key.map(Into::into),
             operator: op.map(Into::into),
@@ -158,16 +166,34 @@ mod tests {
     fn tolerations_follow_kubernetes() {
         let t = taint("k", Some("v"), "NoSchedule");
         assert!(tolerates(&tol(Some("k"), None, Some("v"), None), &t));
-        assert!(tolerates(&tol(Some("k"), Some("Equal"), Some("v"), Some("NoSchedule")), &t));
+        assert!(tolerates(
+            &tol(Some("k"), Some("Equal"), Some("v"), Some("NoSchedule")),
+            &t
+        ));
         assert!(!tolerates(&tol(Some("k"), None, Some("w"), None), &t));
-        assert!(!tolerates(&tol(Some("k"), Some("Exists"), None, Some("NoExecute")), &t));
-        assert!(tolerates(&tol(None, Some("Exists"), None, None), &t), "empty key + Exists tolerates all");
-        assert!(!tolerates(&tol(Some("other"), Some("Exists"), None, None), &t));
+        assert!(!tolerates(
+            &tol(Some("k"), Some("Exists"), None, Some("NoExecute")),
+            &t
+        ));
+        assert!(
+            tolerates(&tol(None, Some("Exists"), None, None), &t),
+            "empty key + Exists tolerates all"
+        );
+        assert!(!tolerates(
+            &tol(Some("other"), Some("Exists"), None, None),
+            &t
+        ));
         assert!(!tolerates(&tol(Some("k"), Some("Bogus"), None, None), &t));
         let taints = [taint("a", None, "PreferNoSchedule"), t.clone()];
         let hard = |t: &Taint| t.effect == "NoSchedule" || t.effect == "NoExecute";
-        assert_eq!(untolerated_taint(&taints, &[], hard).map(|t| t.key.as_str()), Some("k"));
-        assert!(untolerated_taint(&taints, &[tol(Some("k"), Some("Exists"), None, None)], hard).is_none());
+        assert_eq!(
+            untolerated_taint(&taints, &[], hard).map(|t| t.key.as_str()),
+            Some("k")
+        );
+        assert!(
+            untolerated_taint(&taints, &[tol(Some("k"), Some("Exists"), None, None)], hard)
+                .is_none()
+        );
     }
 
     #[test]
@@ -201,11 +227,19 @@ mod tests {
             match_expressions: vec![],
             match_fields: rs,
         };
-        assert!(with_terms(vec![exprs(vec![req("zone", "In", &["a", "b"])])]));
+        assert!(with_terms(vec![exprs(vec![req(
+            "zone",
+            "In",
+            &["a", "b"]
+        )])]));
         assert!(!with_terms(vec![exprs(vec![req("zone", "NotIn", &["a"])])]));
         assert!(with_terms(vec![exprs(vec![req("gpu", "NotIn", &["x"])])]));
         assert!(with_terms(vec![exprs(vec![req("zone", "Exists", &[])])]));
-        assert!(with_terms(vec![exprs(vec![req("gpu", "DoesNotExist", &[])])]));
+        assert!(with_terms(vec![exprs(vec![req(
+            "gpu",
+            "DoesNotExist",
+            &[]
+        )])]));
         assert!(with_terms(vec![exprs(vec![req("cores", "Gt", &["4"])])]));
         assert!(!with_terms(vec![exprs(vec![req("cores", "Lt", &["4"])])]));
         assert!(!with_terms(vec![exprs(vec![req("zone", "Gt", &["4"])])]));
@@ -214,10 +248,28 @@ mod tests {
             exprs(vec![req("zone", "In", &["b"])]),
             exprs(vec![req("zone", "In", &["a"]), req("cores", "Exists", &[])]),
         ]));
-        assert!(!with_terms(vec![exprs(vec![req("zone", "In", &["a"]), req("gpu", "Exists", &[])])]));
-        assert!(with_terms(vec![fields(vec![req("metadata.name", "In", &["n1"])])]));
-        assert!(!with_terms(vec![fields(vec![req("metadata.name", "In", &["n2"])])]));
-        assert!(!with_terms(vec![fields(vec![req("metadata.uid", "In", &["n1"])])]));
-        assert!(!with_terms(vec![NodeSelectorTerm::default()]), "an empty term matches nothing");
+        assert!(!with_terms(vec![exprs(vec![
+            req("zone", "In", &["a"]),
+            req("gpu", "Exists", &[])
+        ])]));
+        assert!(with_terms(vec![fields(vec![req(
+            "metadata.name",
+            "In",
+            &["n1"]
+        )])]));
+        assert!(!with_terms(vec![fields(vec![req(
+            "metadata.name",
+            "In",
+            &["n2"]
+        )])]));
+        assert!(!with_terms(vec![fields(vec![req(
+            "metadata.uid",
+            "In",
+            &["n1"]
+        )])]));
+        assert!(
+            !with_terms(vec![NodeSelectorTerm::default()]),
+            "an empty term matches nothing"
+        );
     }
 }

@@ -54,9 +54,7 @@ pub fn until_next_available<'a>(
     let wait = Duration::from_secs(u64::try_from(min_ready_seconds).ok()? + 1);
     pods.into_iter()
         .filter(|p| p.is_ready() && !is_pod_available(p, min_ready_seconds, now))
-        .map(|p| {
-            ready_since(p).map_or(wait, |t| t.saturating_add(wait).duration_since(now))
-        })
+        .map(|p| ready_since(p).map_or(wait, |t| t.saturating_add(wait).duration_since(now)))
         .min()
         .map(|d| d.max(Duration::from_secs(1)))
 }
@@ -219,8 +217,14 @@ mod tests {
         .map(Arc::new)
         .collect();
         // Ready at 2 s with minReadySeconds 5: available after 7 s; check at 8 s.
-        assert_eq!(until_next_available(&pods, 5, &t(3)), Some(Duration::from_secs(5)));
-        assert_eq!(until_next_available(&pods, 5, &t(9)), Some(Duration::from_secs(5)));
+        assert_eq!(
+            until_next_available(&pods, 5, &t(3)),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            until_next_available(&pods, 5, &t(9)),
+            Some(Duration::from_secs(5))
+        );
         assert_eq!(until_next_available(&pods, 5, &t(30)), None);
         assert_eq!(until_next_available(&pods, 0, &t(3)), None);
     }

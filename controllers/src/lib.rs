@@ -8,6 +8,7 @@
 //! keys, and reconciles each key with at most one worker at a time.
 
 pub mod daemonset;
+pub mod deployment;
 pub mod manager;
 pub mod replicaset;
 pub mod runtime;

@@ -64,6 +64,7 @@ pub const BUILT_IN: &[&str] = &[crate::replicaset::NAME, crate::daemonset::NAME]
 pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
     Some(match name {
         crate::replicaset::NAME => Box::new(crate::replicaset::ReplicaSetController::default()),
+        crate::deployment::NAME => Box::new(crate::deployment::DeploymentController::default()),
         crate::daemonset::NAME => Box::new(crate::daemonset::DaemonSetController::default()),
         _ => return None,
     })

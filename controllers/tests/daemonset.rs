@@ -16,7 +16,7 @@ use keel_core::api::{
     NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, RollingUpdateDaemonSet, Taint,
     Toleration,
 };
-use keel_core::client::{Api, Client, DeleteParams};
+use keel_core::client::{Api, Client, DeleteParams, ListParams};
 use keel_core::intstr::IntOrString;
 use support::*;
 
@@ -32,14 +32,14 @@ fn daemon_set(name: &str) -> DaemonSet {
     }
 }
 
-fn rolling(unavailable: IntOrString, surge: IntOrString) -> Option<DaemonSetUpdateStrategy> {
-    Some(DaemonSetUpdateStrategy {
+fn rolling(unavailable: IntOrString, surge: IntOrString) -> DaemonSetUpdateStrategy {
+    DaemonSetUpdateStrategy {
         type_: Some("RollingUpdate".into()),
         rolling_update: Some(RollingUpdateDaemonSet {
             max_unavailable: Some(unavailable),
             max_surge: Some(surge),
         }),
-    })
+    }
 }
 
 fn taint(key: &str, effect: &str) -> Taint {
@@ -324,7 +324,7 @@ async fn follows_nodes_joining_changing_and_leaving() {
     // An untolerated NoSchedule taint keeps the running pod (Kubernetes evicts only
     // for NoExecute); a NoExecute taint removes it.
     edit(&c.nodes, "n3", |n| {
-        n.spec.taints.push(taint("maintenance", "NoSchedule"))
+        n.spec.taints.push(taint("maintenance", "NoSchedule"));
     })
     .await;
     let ds_api = c.sets.clone();
@@ -336,13 +336,13 @@ async fn follows_nodes_joining_changing_and_leaving() {
     .await;
     assert_eq!(
         placement(
-            &c.pods.list(&Default::default()).await.unwrap().items,
+            &c.pods.list(&ListParams::default()).await.unwrap().items,
             "agent"
         ),
         on(&["n1", "n3"])
     );
     edit(&c.nodes, "n3", |n| {
-        n.spec.taints.push(taint("drain", "NoExecute"))
+        n.spec.taints.push(taint("drain", "NoExecute"));
     })
     .await;
     wait_for(&c.pods, "n3's pod evicted", |p| {
@@ -411,7 +411,7 @@ async fn failed_pods_are_replaced_and_surplus_pods_removed() {
 
     // A matching orphan pinned to n2 is adopted, then pruned as surplus: the oldest
     // pod stays.
-    let oldest = live(&c.pods.list(&Default::default()).await.unwrap().items)
+    let oldest = live(&c.pods.list(&ListParams::default()).await.unwrap().items)
         .into_iter()
         .find(|p| pinned_node(p).as_deref() == Some("n2"))
         .unwrap();
@@ -451,7 +451,7 @@ async fn rolling_update_respects_max_unavailable() {
     let c = cluster(names.iter().map(|n| node(n, &[])).collect()).await;
     let mut ds = daemon_set("agent");
     // 40% of 5 nodes, rounded up: 2.
-    ds.spec.update_strategy = rolling("40%".into(), IntOrString::Int(0));
+    ds.spec.update_strategy = Some(rolling("40%".into(), IntOrString::Int(0)));
     c.sets.create(&ds).await.unwrap();
     wait_for(&c.pods, "five ready pods", |p| {
         unavailable_nodes(p, "agent", &names) == 0
@@ -469,7 +469,7 @@ async fn rolling_update_respects_max_unavailable() {
         }
     });
     edit(&c.sets, "agent", |d| {
-        d.spec.template.spec.containers[0].image = Some("agent:2".into())
+        d.spec.template.spec.containers[0].image = Some("agent:2".into());
     })
     .await;
     let pods = wait_for(&c.pods, "every node on agent:2", |p| {
@@ -506,7 +506,7 @@ async fn rolling_update_with_surge_keeps_every_node_available() {
     let names = ["n1", "n2", "n3", "n4"];
     let c = cluster(names.iter().map(|n| node(n, &[])).collect()).await;
     let mut ds = daemon_set("agent");
-    ds.spec.update_strategy = rolling(IntOrString::Int(0), IntOrString::Int(1));
+    ds.spec.update_strategy = Some(rolling(IntOrString::Int(0), IntOrString::Int(1)));
     c.sets.create(&ds).await.unwrap();
     wait_for(&c.pods, "four ready pods", |p| {
         unavailable_nodes(p, "agent", &names) == 0
@@ -526,7 +526,7 @@ async fn rolling_update_with_surge_keeps_every_node_available() {
         }
     });
     edit(&c.sets, "agent", |d| {
-        d.spec.template.spec.containers[0].image = Some("agent:2".into())
+        d.spec.template.spec.containers[0].image = Some("agent:2".into());
     })
     .await;
     wait_for(&c.pods, "every node on agent:2", |p| {
@@ -555,7 +555,7 @@ async fn on_delete_replaces_only_deleted_pods() {
     c.sets.create(&ds).await.unwrap();
     wait_for(&c.pods, "three pods", |p| placement(p, "agent").len() == 3).await;
     edit(&c.sets, "agent", |d| {
-        d.spec.template.spec.containers[0].image = Some("agent:2".into())
+        d.spec.template.spec.containers[0].image = Some("agent:2".into());
     })
     .await;
     let ds = wait_for_object(&c.sets, "agent", "generation 2 observed", |d| {
@@ -568,7 +568,7 @@ async fn on_delete_replaces_only_deleted_pods() {
         ds.status.as_ref().unwrap().updated_number_scheduled,
         Some(0)
     );
-    let pods = c.pods.list(&Default::default()).await.unwrap().items;
+    let pods = c.pods.list(&ListParams::default()).await.unwrap().items;
     assert!(
         live(&pods).iter().all(|p| image(p) == "agent:1"),
         "nothing replaced on its own"

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use keel_controllers::ControllerManager;
 use keel_core::api::{Pod, ReplicaSet, ReplicaSetSpec};
-use keel_core::client::{Api, Client, DeleteParams, admission};
+use keel_core::client::{Api, Client, DeleteParams, ListParams, admission};
 use keel_core::meta::ObjectMeta;
 use support::*;
 
@@ -249,7 +249,7 @@ async fn scaling_down_deletes_the_least_valuable_pods_first() {
         );
         let _ = pods.delete(&gone, &DeleteParams::immediate()).await;
     }
-    let left = pods.list(&Default::default()).await.unwrap().items;
+    let left = pods.list(&ListParams::default()).await.unwrap().items;
     assert_eq!(live(&left).len(), 1);
     assert_eq!(
         live(&left)[0].metadata.name_str(),

@@ -40,25 +40,23 @@ where
             let _ = events.next().await;
         }
     };
-    match tokio::time::timeout(PATIENCE, wait).await {
-        Ok(items) => items,
-        Err(_) => {
-            let now: Vec<String> = api
-                .list(&ListParams::default())
-                .await
-                .map(|l| {
-                    l.items
-                        .iter()
-                        .map(|o| serde_json::to_string(&**o).unwrap_or_default())
-                        .collect()
-                })
-                .unwrap_or_default();
-            panic!(
-                "timed out waiting for {what}; objects now:\n{}",
-                now.join("\n")
-            )
-        }
+    if let Ok(items) = tokio::time::timeout(PATIENCE, wait).await {
+        return items;
     }
+    let now: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .map(|l| {
+            l.items
+                .iter()
+                .map(|o| serde_json::to_string(&**o).unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default();
+    panic!(
+        "timed out waiting for {what}; objects now:\n{}",
+        now.join("\n")
+    )
 }
 
 /// Waits until the object `name` of `api` satisfies `done`.

@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod manager;
 pub mod replicaset;
 pub mod runtime;
+pub mod statefulset;
 pub mod workload;
 
 pub use manager::{ControllerManager, ManagedController, ManagerHandle, Shutdown};

@@ -58,7 +58,11 @@ pub trait ManagedController: Send + 'static {
 
 /// The names of the built-in controllers, in the order [`ControllerManager::with_all`]
 /// starts them.
-pub const BUILT_IN: &[&str] = &[crate::replicaset::NAME, crate::daemonset::NAME];
+pub const BUILT_IN: &[&str] = &[
+    crate::replicaset::NAME,
+    crate::daemonset::NAME,
+    crate::statefulset::NAME,
+];
 
 /// A built-in controller by name, with its default settings.
 pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
@@ -66,6 +70,7 @@ pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
         crate::replicaset::NAME => Box::new(crate::replicaset::ReplicaSetController::default()),
         crate::deployment::NAME => Box::new(crate::deployment::DeploymentController::default()),
         crate::daemonset::NAME => Box::new(crate::daemonset::DaemonSetController::default()),
+        crate::statefulset::NAME => Box::new(crate::statefulset::StatefulSetController::default()),
         _ => return None,
     })
 }

@@ -43,7 +43,7 @@ pub(super) fn split(set: &StatefulSet, pods: &[Arc<Pod>]) -> Split {
             _ => condemned.push((ord, pod.clone())),
         }
     }
-    condemned.sort_by(|a, b| b.0.cmp(&a.0));
+    condemned.sort_by_key(|(ord, _)| std::cmp::Reverse(*ord));
     Split {
         slots,
         condemned: condemned.into_iter().map(|(_, p)| p).collect(),

@@ -632,3 +632,35 @@ async fn available_waits_for_min_ready_seconds() {
     assert_eq!(ds.status.as_ref().unwrap().number_unavailable, Some(0));
     c.manager.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_pod_that_keeps_failing_is_replaced_with_back_off() {
+    let c = cluster(vec![node("n1", &[])]).await;
+    c.sets.create(&daemon_set("agent")).await.unwrap();
+    let mut previous: Option<String> = None;
+    let mut gaps = Vec::new();
+    for _ in 0..3 {
+        let pods = wait_for(&c.pods, "a ready pod", |p| {
+            live(p)
+                .iter()
+                .any(|p| p.is_ready() && Some(p.metadata.name_str()) != previous.as_deref())
+        })
+        .await;
+        let pod = live(&pods).into_iter().find(|p| p.is_ready()).unwrap();
+        let failed_at = c.client.clock().now();
+        set_pod_status(&c.client, &pod, "Failed", false).await;
+        let name = pod.metadata.name_str().to_owned();
+        wait_for(&c.pods, "the failed pod deleted", |p| {
+            p.iter().all(|p| p.metadata.name_str() != name)
+        })
+        .await;
+        gaps.push(c.client.clock().now().duration_since(&failed_at));
+        previous = Some(name);
+    }
+    // The first failure is acted on at once; the next ones wait 1 s, then 2 s, since
+    // the last deletion.
+    assert!(gaps[0] < std::time::Duration::from_secs(1), "{gaps:?}");
+    assert!(gaps[1] >= std::time::Duration::from_secs(1), "{gaps:?}");
+    assert!(gaps[2] >= std::time::Duration::from_secs(2), "{gaps:?}");
+    c.manager.shutdown().await;
+}

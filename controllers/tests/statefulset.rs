@@ -563,3 +563,55 @@ async fn delete_retention_policies_remove_claims() {
     assert_eq!(claims[0].metadata.name_str(), "data-keep-0");
     c.manager.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn adopts_a_matching_orphan_by_name_and_restores_its_identity() {
+    let c = cluster();
+    let _kubelet = kubelet(c.client.clone());
+    let mut set = stateful_set("web", 1);
+    // Under RollingUpdate an adopted pod of no known revision would be replaced.
+    set.spec.update_strategy = Some(StatefulSetUpdateStrategy {
+        type_: Some("OnDelete".into()),
+        rolling_update: None,
+    });
+    // An orphan with the set's labels and a member's name, but without identity labels.
+    let mut orphan = Pod {
+        metadata: meta("web-0").with_label("app", "web"),
+        ..Pod::default()
+    };
+    orphan.spec = set.spec.template.spec.clone();
+    let orphan = c.pods.create(&orphan).await.unwrap();
+    // A matching orphan whose name is not a member's is left alone.
+    let mut stranger = Pod {
+        metadata: meta("other-0").with_label("app", "web"),
+        ..Pod::default()
+    };
+    stranger.spec = set.spec.template.spec.clone();
+    c.pods.create(&stranger).await.unwrap();
+    let set = c.sets.create(&set).await.unwrap();
+    let pods = wait_for(&c.pods, "web-0 adopted and relabelled", |p| {
+        find(p, "web-0").is_some_and(|q| {
+            q.metadata.controller_owner().is_some()
+                && q.metadata.labels.get(POD_NAME_LABEL).map(String::as_str) == Some("web-0")
+        })
+    })
+    .await;
+    let web0 = find(&pods, "web-0").unwrap();
+    assert_eq!(
+        web0.metadata.uid, orphan.metadata.uid,
+        "adopted, not replaced"
+    );
+    assert_eq!(
+        web0.metadata.controller_owner().unwrap().uid,
+        set.metadata.uid.clone().unwrap()
+    );
+    assert_eq!(web0.metadata.labels[POD_INDEX_LABEL], "0");
+    assert!(
+        find(&pods, "other-0")
+            .unwrap()
+            .metadata
+            .controller_owner()
+            .is_none()
+    );
+    c.manager.shutdown().await;
+}

@@ -171,4 +171,16 @@ mod tests {
         e.forget(&"rs");
         assert!(e.satisfied(&"rs"));
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn creations_and_deletions_at_once() {
+        let e = Expectations::<&str>::new();
+        e.expect(&"ds", 2, ["a".to_owned()]);
+        assert_eq!(e.pending(&"ds"), (2, 1));
+        e.creation_observed(&"ds");
+        e.creation_observed(&"ds");
+        assert!(!e.satisfied(&"ds"), "the deletion is still outstanding");
+        e.deletion_observed(&"ds", "a");
+        assert!(e.satisfied(&"ds"));
+    }
 }

@@ -80,7 +80,7 @@ pub(super) fn step(
     now: &Time,
 ) -> Result<Step, String> {
     let mut by_node = by_node.clone();
-    let (surge, max_unavailable, _) = budget(ds, nodes, &mut by_node)?;
+    let (surge, max_unavailable, desired) = budget(ds, nodes, &mut by_node)?;
     let min_ready = ds.spec.min_ready_seconds.unwrap_or(0);
     let available = |p: &Pod| is_pod_available(p, min_ready, now);
     if surge == 0 {
@@ -91,14 +91,37 @@ pub(super) fn step(
             &available,
         ));
     }
+    Ok(with_surge(
+        ds, nodes, &by_node, revision, surge, desired, &available,
+    ))
+}
+
+/// The surge half of Kubernetes' `rollingUpdate`: a node whose old pod is unavailable
+/// gets a new pod at once, up to `maxSurge` others get one beside their available old
+/// pod, and an old pod goes once the new one beside it is available. Old pods on nodes
+/// that should no longer run one go when unavailable, or while more nodes have an
+/// available pod than are desired (availability is kept through a change of node
+/// constraints).
+fn with_surge(
+    ds: &DaemonSet,
+    nodes: &[Arc<Node>],
+    by_node: &PodsByNode,
+    revision: &Revision,
+    surge: i32,
+    desired: i32,
+    available: &dyn Fn(&Pod) -> bool,
+) -> Step {
     let mut out = Step::default();
-    let mut surging = 0;
-    let (mut allowed, mut candidates) = (Vec::new(), Vec::new());
-    for (node_name, pods) in &by_node {
+    let (mut surging, mut num_available) = (0, 0);
+    let (mut allowed, mut candidates, mut off_node) = (Vec::new(), Vec::new(), Vec::new());
+    for (node_name, pods) in by_node {
         let Some((new, old)) = new_and_old(pods, revision) else {
             surging += 1;
             continue;
         };
+        if old.or(new).is_some_and(|p| available(p)) {
+            num_available += 1;
+        }
         match (new, old) {
             (_, None) => {}
             (None, Some(old)) => {
@@ -106,15 +129,12 @@ pub(super) fn step(
                     .iter()
                     .find(|n| n.metadata.name_str() == node_name)
                     .is_some_and(|n| should_run(ds, n).0);
-                if !runs {
-                    // The core loop keeps it only while the node tolerates it.
-                    if !available(old) {
-                        out.delete.push(old.clone());
-                    }
-                } else if !available(old) {
-                    allowed.push(node_name.clone());
-                } else if surging < surge {
-                    candidates.push(node_name.clone());
+                match (runs, available(old)) {
+                    (false, false) => out.delete.push(old.clone()),
+                    (false, true) => off_node.push(old.clone()),
+                    (true, false) => allowed.push(node_name.clone()),
+                    (true, true) if surging < surge => candidates.push(node_name.clone()),
+                    (true, true) => {}
                 }
             }
             (Some(new), Some(old)) => {
@@ -126,10 +146,12 @@ pub(super) fn step(
             }
         }
     }
+    let spare = usize::try_from((num_available - desired).max(0)).unwrap_or(0);
+    out.delete.extend(off_node.into_iter().take(spare));
     let room = usize::try_from((surge - surging).max(0)).unwrap_or(0);
     out.create = allowed;
     out.create.extend(candidates.into_iter().take(room));
-    Ok(out)
+    out
 }
 
 fn without_surge(
@@ -288,5 +310,32 @@ mod tests {
             ["p1-old"]
         );
         assert!(s.create.is_empty());
+    }
+
+    #[test]
+    fn with_surge_old_pods_off_their_node_go_only_while_availability_is_spare() {
+        let now = Time::epoch();
+        let mut nodes = nodes(2);
+        Arc::make_mut(&mut nodes[0])
+            .spec
+            .taints
+            .push(keel_core::api::Taint {
+                key: "k".into(),
+                value: None,
+                effect: "NoSchedule".into(),
+                time_added: None,
+            });
+        // n0 should not run a pod (but may keep it); n1 should. Both old pods are
+        // available, one more than desired: n0's may go.
+        let pods = vec![pod(0, "old", true), pod(1, "old", true)];
+        let s = step(&ds(0, 1), &nodes, &group(&pods), &rev(), &now).unwrap();
+        let deleted: Vec<_> = s.delete.iter().map(|p| p.metadata.name_str()).collect();
+        assert_eq!(deleted, ["p0-old"]);
+        assert_eq!(s.create, ["n1"]);
+        // With n1's pod unavailable, n0's pod is the only available one: it stays.
+        let pods = vec![pod(0, "old", true), pod(1, "old", false)];
+        let s = step(&ds(0, 1), &nodes, &group(&pods), &rev(), &now).unwrap();
+        assert!(s.delete.is_empty());
+        assert_eq!(s.create, ["n1"]);
     }
 }

@@ -20,6 +20,7 @@ pub mod placement;
 mod revision;
 mod rolling;
 mod status;
+mod sync;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,7 +28,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use keel_core::Error;
 use keel_core::api::{DaemonSet, Node, Pod};
-use keel_core::client::{Api, Client, DeleteParams};
+use keel_core::client::{Api, Client};
 
 use crate::manager::{ManagedController, Shutdown};
 use crate::runtime::cache::{BY_CONTROLLER_UID, ORPHANS_BY_NAMESPACE};
@@ -35,7 +36,7 @@ use crate::runtime::{
     Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, WorkQueue,
     is_owner_kind,
 };
-use crate::workload::{claim, pod_from_template, slow_start_batch, until_next_available};
+use crate::workload::{claim, until_next_available};
 use backoff::FailedPodBackoff;
 use revision::{Revision, is_rolling};
 
@@ -257,11 +258,12 @@ async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             );
             let _ = ctx.recorder.warning(&*ds, FAILED_DAEMON_POD, &msg).await;
         }
-        result = sync_nodes(&ctx, &ds, &key, &revision, plan.create, plan.delete).await;
+        result = sync::sync_nodes(&ctx, &ds, &key, &revision, plan.create, plan.delete).await;
         if result.is_ok() && ctx.expectations.satisfied(&key) && is_rolling(&ds) {
             match rolling::step(&ds, &nodes, &by_node, &revision, &now) {
                 Ok(step) => {
-                    result = sync_nodes(&ctx, &ds, &key, &revision, step.create, step.delete).await;
+                    result = sync::sync_nodes(&ctx, &ds, &key, &revision, step.create, step.delete)
+                        .await;
                 }
                 Err(msg) => tracing::warn!(daemonset = %key, %msg, "bad rolling update"),
             }
@@ -276,83 +278,4 @@ async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         .flatten()
         .min();
     Ok(wake.map_or_else(Action::await_change, Action::requeue))
-}
-
-/// Creates a pod of `revision` on each of `create` and deletes `delete` (Kubernetes'
-/// `syncNodes`), recording both in the expectations first.
-async fn sync_nodes(
-    ctx: &Ctx,
-    ds: &Arc<DaemonSet>,
-    key: &ObjectRef,
-    revision: &Revision,
-    mut create: Vec<String>,
-    mut delete: Vec<Arc<Pod>>,
-) -> Result<(), Error> {
-    create.truncate(BURST_REPLICAS);
-    delete.truncate(BURST_REPLICAS);
-    if create.is_empty() && delete.is_empty() {
-        return Ok(());
-    }
-    let uids = delete
-        .iter()
-        .map(|p| p.metadata.uid.clone().unwrap_or_default());
-    ctx.expectations.expect(key, create.len(), uids);
-    let api: Api<Pod> = Api::namespaced(&ctx.client, ds.metadata.namespace_str().unwrap_or(""));
-    let template = revision.pod_template(ds);
-    let (created, create_error) = slow_start_batch(create.len(), 1, |i| {
-        let mut pod = pod_from_template(&template, &**ds, None);
-        placement::pin_to_node(&mut pod.spec, &create[i]);
-        let api = &api;
-        async move {
-            match api.create(&pod).await {
-                Ok(p) => {
-                    let msg = format!("Created pod: {}", p.metadata.name_str());
-                    let _ = ctx.recorder.normal(&**ds, "SuccessfulCreate", &msg).await;
-                    Ok(())
-                }
-                Err(e) => {
-                    let msg = format!("Error creating: {e}");
-                    let _ = ctx.recorder.warning(&**ds, "FailedCreate", &msg).await;
-                    Err(e)
-                }
-            }
-        }
-    })
-    .await;
-    for _ in created..create.len() {
-        ctx.expectations.creation_observed(key);
-    }
-    let deletions = delete.iter().map(|pod| {
-        let api = &api;
-        async move {
-            let name = pod.metadata.name_str();
-            let uid = pod.metadata.uid.as_deref().unwrap_or("");
-            match api.delete(name, &DeleteParams::default()).await {
-                Ok(_) => {
-                    let msg = format!("Deleted pod: {name}");
-                    let _ = ctx.recorder.normal(&**ds, "SuccessfulDelete", &msg).await;
-                    None
-                }
-                Err(e) if e.is_not_found() => {
-                    ctx.expectations.deletion_observed(key, uid);
-                    None
-                }
-                Err(e) => {
-                    ctx.expectations.deletion_observed(key, uid);
-                    let msg = format!("Error deleting: {e}");
-                    let _ = ctx.recorder.warning(&**ds, "FailedDelete", &msg).await;
-                    Some(e)
-                }
-            }
-        }
-    });
-    let delete_error = futures::future::join_all(deletions)
-        .await
-        .into_iter()
-        .flatten()
-        .next();
-    match create_error.or(delete_error) {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
 }

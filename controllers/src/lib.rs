@@ -9,6 +9,8 @@
 
 pub mod daemonset;
 pub mod deployment;
+pub mod endpointslice;
+pub mod garbagecollector;
 pub mod manager;
 pub mod replicaset;
 pub mod runtime;

@@ -60,6 +60,9 @@ pub trait ManagedController: Send + 'static {
 /// starts them.
 pub const BUILT_IN: &[&str] = &[
     crate::replicaset::NAME,
+    crate::deployment::NAME,
+    crate::endpointslice::NAME,
+    crate::garbagecollector::NAME,
     crate::daemonset::NAME,
     crate::statefulset::NAME,
 ];
@@ -69,6 +72,12 @@ pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
     Some(match name {
         crate::replicaset::NAME => Box::new(crate::replicaset::ReplicaSetController::default()),
         crate::deployment::NAME => Box::new(crate::deployment::DeploymentController::default()),
+        crate::endpointslice::NAME => {
+            Box::new(crate::endpointslice::EndpointSliceController::default())
+        }
+        crate::garbagecollector::NAME => {
+            Box::new(crate::garbagecollector::GarbageCollector::default())
+        }
         crate::daemonset::NAME => Box::new(crate::daemonset::DaemonSetController::default()),
         crate::statefulset::NAME => Box::new(crate::statefulset::StatefulSetController::default()),
         _ => return None,
@@ -188,5 +197,40 @@ impl ManagerHandle {
                 tracing::error!("a controller panicked while shutting down");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_built_in_name_builds_its_controller() {
+        for name in BUILT_IN {
+            assert_eq!(
+                built_in(name).map(|c| c.name().to_owned()).as_deref(),
+                Some(*name)
+            );
+        }
+        assert!(built_in("nope").is_none());
+    }
+
+    #[tokio::test]
+    async fn controllers_are_added_by_name_once_and_unknown_names_are_errors() {
+        let client = Client::in_memory();
+        let all = ControllerManager::new(client.clone()).with_all();
+        assert_eq!(all.names(), BUILT_IN);
+        let m = ControllerManager::new(client.clone())
+            .with("deployment")
+            .and_then(|m| m.with("deployment"))
+            .unwrap();
+        assert_eq!(m.names(), ["deployment"]);
+        let err = ControllerManager::new(client)
+            .with("replicasets")
+            .unwrap_err();
+        assert!(err.to_string().starts_with("unknown controller \"replicasets\"; the built-in controllers are replicaset, deployment"));
+        let handle = m.start();
+        assert_eq!(handle.names(), ["deployment"]);
+        handle.shutdown().await;
     }
 }

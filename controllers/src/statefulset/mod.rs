@@ -5,7 +5,7 @@
 //! `apps.kubernetes.io/pod-index` and `controller-revision-hash` labels, hostname =
 //! its name and subdomain = `serviceName`, and mounts one claim per
 //! `volumeClaimTemplate`, `<template>-<set>-<ordinal>`, created before the pod and kept
-//! when the pod goes ([`retention`] for the `Delete` policies). Under `OrderedReady`
+//! when the pod goes (see "Retention" below for the `Delete` policies). Under `OrderedReady`
 //! pods are created in ordinal order, each once its predecessors are Running, Ready and
 //! available, and removed from the highest ordinal, one at a time and only while the
 //! others are healthy; under `Parallel` all at once. Finished pods are recreated with
@@ -17,8 +17,14 @@
 //!
 //! Revisions are named `<set>-<hash>` as Kubernetes' ControllerRevisions, but Keel has
 //! no ControllerRevision kind: the templates of past revisions are remembered in
-//! memory only ([`revision`]), so a controller restarted mid-rollout recreates pods
+//! memory only, so a controller restarted mid-rollout recreates pods
 //! below the partition from the update template.
+//!
+//! Retention: `persistentVolumeClaimRetentionPolicy` `Retain` (the default) leaves
+//! claims alone. `Delete` is carried out by this controller directly rather than
+//! through owner references: `whenScaled: Delete` deletes the claims of ordinals beyond
+//! `replicas` once their pod is gone, `whenDeleted: Delete` deletes the set's claims
+//! once the set is gone.
 
 mod identity;
 mod retention;

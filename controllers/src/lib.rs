@@ -8,6 +8,7 @@
 //! keys, and reconciles each key with at most one worker at a time.
 
 pub mod cronjob;
+pub mod daemonset;
 pub mod deployment;
 pub mod endpointslice;
 pub mod garbagecollector;
@@ -15,6 +16,7 @@ pub mod job;
 pub mod manager;
 pub mod replicaset;
 pub mod runtime;
+pub mod statefulset;
 pub mod workload;
 
 pub use manager::{ControllerManager, ManagedController, ManagerHandle, Shutdown};

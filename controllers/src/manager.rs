@@ -65,6 +65,8 @@ pub const BUILT_IN: &[&str] = &[
     crate::garbagecollector::NAME,
     crate::job::NAME,
     crate::cronjob::NAME,
+    crate::daemonset::NAME,
+    crate::statefulset::NAME,
 ];
 
 /// A built-in controller by name, with its default settings.
@@ -80,6 +82,8 @@ pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
         }
         crate::job::NAME => Box::new(crate::job::JobController::default()),
         crate::cronjob::NAME => Box::new(crate::cronjob::CronJobController::default()),
+        crate::daemonset::NAME => Box::new(crate::daemonset::DaemonSetController::default()),
+        crate::statefulset::NAME => Box::new(crate::statefulset::StatefulSetController::default()),
         _ => return None,
     })
 }

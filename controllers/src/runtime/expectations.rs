@@ -82,6 +82,21 @@ impl<T: QueueKey> Expectations<T> {
         );
     }
 
+    /// `key` is about to create `adds` children and delete the children with these
+    /// uids in one sync (Kubernetes' `SetExpectations`; replaces earlier expectations).
+    pub fn expect(&self, key: &T, adds: usize, uids: impl IntoIterator<Item = String>) {
+        let deleting: HashSet<String> = uids.into_iter().collect();
+        self.lock().insert(
+            key.clone(),
+            Expectation {
+                adds: i64::try_from(adds).unwrap_or(i64::MAX),
+                deletes: i64::try_from(deleting.len()).unwrap_or(i64::MAX),
+                deleting,
+                set_at: Instant::now(),
+            },
+        );
+    }
+
     /// The cache saw one child of `key` created (or a creation failed and will not
     /// be seen).
     pub fn creation_observed(&self, key: &T) {
@@ -155,5 +170,17 @@ mod tests {
         e.expect_creations(&"rs", 1);
         e.forget(&"rs");
         assert!(e.satisfied(&"rs"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn creations_and_deletions_at_once() {
+        let e = Expectations::<&str>::new();
+        e.expect(&"ds", 2, ["a".to_owned()]);
+        assert_eq!(e.pending(&"ds"), (2, 1));
+        e.creation_observed(&"ds");
+        e.creation_observed(&"ds");
+        assert!(!e.satisfied(&"ds"), "the deletion is still outstanding");
+        e.deletion_observed(&"ds", "a");
+        assert!(e.satisfied(&"ds"));
     }
 }

@@ -1,10 +1,12 @@
 //! What the workload controllers share, public so users' own workload controllers can
 //! use it too: owner references and adoption ([`claim`]), pods from templates and
 //! template hashes ([`template`]), pod predicates and the scale-down order ([`pods`]),
+//! whether a pod may run on a node ([`node_fit`]),
 //! slow-start batches ([`batch`]) and status writes ([`status`]).
 
 pub mod batch;
 pub mod claim;
+pub mod node_fit;
 pub mod owner;
 pub mod pods;
 pub mod status;
@@ -12,7 +14,10 @@ pub mod template;
 
 pub use batch::slow_start_batch;
 pub use claim::{Claimed, claim, claim_decision};
+pub use node_fit::{matches_required_affinity, tolerates, untolerated_taint};
 pub use owner::{controller_ref, is_controlled_by};
-pub use pods::{is_pod_active, is_pod_available, pods_to_delete, ready_since};
+pub use pods::{
+    is_pod_active, is_pod_available, pods_to_delete, ready_since, until_next_available,
+};
 pub use status::update_status;
 pub use template::{pod_from_template, pod_with_owner, safe_encode, template_hash};

@@ -42,6 +42,23 @@ pub fn is_pod_available(pod: &Pod, min_ready_seconds: i32, now: &Time) -> bool {
     ready_since(pod).is_some_and(|t| t.saturating_add(min_ready) < *now)
 }
 
+/// How long until the first of `pods` that is Ready but not yet available becomes
+/// available (a second past its `minReadySeconds`, at least one second from `now`);
+/// `None` when none is waiting. Controllers re-queue after it so availability counts
+/// and rollouts move on without another event.
+pub fn until_next_available<'a>(
+    pods: impl IntoIterator<Item = &'a Arc<Pod>>,
+    min_ready_seconds: i32,
+    now: &Time,
+) -> Option<Duration> {
+    let wait = Duration::from_secs(u64::try_from(min_ready_seconds).ok()? + 1);
+    pods.into_iter()
+        .filter(|p| p.is_ready() && !is_pod_available(p, min_ready_seconds, now))
+        .map(|p| ready_since(p).map_or(wait, |t| t.saturating_add(wait).duration_since(now)))
+        .min()
+        .map(|d| d.max(Duration::from_secs(1)))
+}
+
 fn phase_ordinal(pod: &Pod) -> u8 {
     match pod.phase() {
         phase::UNKNOWN => 1,
@@ -187,6 +204,29 @@ mod tests {
             0,
             &t(99)
         ));
+    }
+
+    #[test]
+    fn next_availability_is_a_second_past_min_ready() {
+        let pods: Vec<Arc<Pod>> = [
+            pod("early", Some("n"), "Running", Some(2)),
+            pod("late", Some("n"), "Running", Some(8)),
+            pod("not-ready", Some("n"), "Running", None),
+        ]
+        .into_iter()
+        .map(Arc::new)
+        .collect();
+        // Ready at 2 s with minReadySeconds 5: available after 7 s; check at 8 s.
+        assert_eq!(
+            until_next_available(&pods, 5, &t(3)),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            until_next_available(&pods, 5, &t(9)),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(until_next_available(&pods, 5, &t(30)), None);
+        assert_eq!(until_next_available(&pods, 0, &t(3)), None);
     }
 
     #[test]

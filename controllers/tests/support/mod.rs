@@ -224,3 +224,81 @@ pub fn live(pods: &[Arc<Pod>]) -> Vec<Arc<Pod>> {
 pub fn at(secs: u64) -> Time {
     Time::epoch().saturating_add(Duration::from_secs(secs))
 }
+
+/// A node named `name` with these labels.
+pub fn node(name: &str, labels: &[(&str, &str)]) -> keel_core::api::Node {
+    let mut metadata = ObjectMeta::named(name);
+    for (k, v) in labels {
+        metadata = metadata.with_label(*k, *v);
+    }
+    keel_core::api::Node {
+        metadata,
+        ..keel_core::api::Node::default()
+    }
+}
+
+/// The node a pod is pinned to by a `metadata.name In [node]` `matchFields`
+/// requirement of its required node affinity (how the DaemonSet controller places
+/// pods).
+pub fn pinned_node(pod: &Pod) -> Option<String> {
+    let terms = &pod
+        .spec
+        .affinity
+        .as_ref()?
+        .node_affinity
+        .as_ref()?
+        .required_during_scheduling_ignored_during_execution
+        .as_ref()?
+        .node_selector_terms;
+    terms
+        .iter()
+        .flat_map(|t| &t.match_fields)
+        .find(|r| r.key == "metadata.name" && r.operator == "In" && r.values.len() == 1)
+        .map(|r| r.values[0].clone())
+}
+
+/// Plays the scheduler for daemon pods: binds every unbound pod pinned to a node
+/// ([`pinned_node`]) by setting `spec.nodeName` (re-reading it on a conflict). Stops
+/// when the handle is dropped or aborted.
+pub fn bind_pinned_pods(client: Client) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let api: Api<Pod> = Api::all(&client);
+        loop {
+            let list = api.list(&ListParams::default()).await.expect("list");
+            for pod in &list.items {
+                bind(&client, pod).await;
+            }
+            let mut events = api
+                .watch(&ListParams::default(), list.resource_version())
+                .await
+                .expect("watch");
+            while let Some(Ok(event)) = events.next().await {
+                if let WatchEvent::Added(pod) | WatchEvent::Modified(pod) = event {
+                    bind(&client, &pod).await;
+                }
+            }
+        }
+    })
+}
+
+async fn bind(client: &Client, pod: &Pod) {
+    if pod.spec.node_name.is_some() || pod.metadata.deletion_timestamp.is_some() {
+        return;
+    }
+    let Some(node) = pinned_node(pod) else { return };
+    let api: Api<Pod> = Api::namespaced(client, pod.metadata.namespace_str().unwrap());
+    for _ in 0..5 {
+        let Ok(Some(current)) = api.get_opt(pod.metadata.name_str()).await else {
+            return;
+        };
+        if current.spec.node_name.is_some() || current.metadata.deletion_timestamp.is_some() {
+            return;
+        }
+        let mut bound = (*current).clone();
+        bound.spec.node_name = Some(node.clone());
+        match api.replace(pod.metadata.name_str(), &bound).await {
+            Err(e) if e.is_conflict() => {}
+            _ => return,
+        }
+    }
+}

@@ -1,0 +1,245 @@
+//! The StatefulSet controller: pods with stable names, network identities and storage.
+//!
+//! As Kubernetes' `statefulset` controller: pod `<set>-<ordinal>` (ordinals from
+//! `spec.ordinals.start`) carries the `statefulset.kubernetes.io/pod-name`,
+//! `apps.kubernetes.io/pod-index` and `controller-revision-hash` labels, hostname =
+//! its name and subdomain = `serviceName`, and mounts one claim per
+//! `volumeClaimTemplate`, `<template>-<set>-<ordinal>`, created before the pod and kept
+//! when the pod goes (see "Retention" below for the `Delete` policies). Under `OrderedReady`
+//! pods are created in ordinal order, each once its predecessors are Running, Ready and
+//! available, and removed from the highest ordinal, one at a time and only while the
+//! others are healthy; under `Parallel` all at once. Finished pods are recreated with
+//! the same name. `RollingUpdate` replaces pods at or above the partition, highest
+//! ordinal first, one at a time, waiting for each to be Running and Ready; `OnDelete`
+//! only gives pods deleted by the user the new template. Status counts replicas,
+//! ready, available, current and updated pods and moves `currentRevision` to
+//! `updateRevision` when a rollout completes.
+//!
+//! Revisions are named `<set>-<hash>` as Kubernetes' ControllerRevisions, but Keel has
+//! no ControllerRevision kind: the templates of past revisions are remembered in
+//! memory only, so a controller restarted mid-rollout recreates pods
+//! below the partition from the update template.
+//!
+//! Retention: `persistentVolumeClaimRetentionPolicy` `Retain` (the default) leaves
+//! claims alone. `Delete` is carried out by this controller directly rather than
+//! through owner references: `whenScaled: Delete` deletes the claims of ordinals beyond
+//! `replicas` once their pod is gone, `whenDeleted: Delete` deletes the set's claims
+//! once the set is gone.
+
+mod identity;
+mod retention;
+mod revision;
+mod status;
+mod sync;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use keel_core::Error;
+use keel_core::api::{PersistentVolumeClaim, Pod, StatefulSet};
+use keel_core::client::{Api, Client};
+
+use crate::manager::{ManagedController, Shutdown};
+use crate::runtime::cache::{BY_CONTROLLER_UID, ORPHANS_BY_NAMESPACE};
+use crate::runtime::{
+    Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, WorkQueue,
+    is_owner_kind,
+};
+use crate::workload::{claim, until_next_available};
+
+pub use identity::{
+    POD_INDEX_LABEL, POD_NAME_LABEL, REVISION_LABEL, claim_name, ordinal_of, pod_name,
+};
+pub use revision::update_revision_name;
+
+/// The controller's name in a [`ControllerManager`](crate::ControllerManager).
+pub const NAME: &str = "statefulset";
+
+/// The StatefulSet controller. `StatefulSetController::default()` runs 5 workers, as
+/// `kube-controller-manager`'s `--concurrent-statefulset-syncs`.
+#[derive(Clone, Debug)]
+pub struct StatefulSetController {
+    workers: usize,
+}
+
+impl Default for StatefulSetController {
+    fn default() -> Self {
+        StatefulSetController { workers: 5 }
+    }
+}
+
+impl StatefulSetController {
+    /// Reconciles up to `n` StatefulSets at once.
+    #[must_use]
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+
+    /// Runs until `shutdown` fires.
+    pub async fn run(self, client: Client, shutdown: Shutdown) {
+        let informers = Informers::of(&client);
+        let sets = informers.cache::<StatefulSet>();
+        let pods = informers.cache::<Pod>();
+        let claims = informers.cache::<PersistentVolumeClaim>();
+        let orphan_sets = sets.clone();
+        let controller = Controller::new(
+            Api::<StatefulSet>::all(&client),
+            Config::default()
+                .name(NAME)
+                .concurrency(self.workers)
+                .informers(informers),
+        )
+        .owns::<Pod>()
+        .watches::<Pod, _>(move |pod| sets_selecting_orphan(&orphan_sets, pod))
+        .graceful_shutdown_on(shutdown.wait());
+        let ctx = Arc::new(Ctx {
+            recorder: Recorder::new(&client, "statefulset-controller"),
+            client,
+            sets,
+            pods,
+            claims,
+            expectations: Expectations::new(),
+            history: revision::History::default(),
+        });
+        let observer = tokio::spawn(observe(ctx.clone(), controller.queue()));
+        controller
+            .run(reconcile, |_, _, _| Action::requeue(Duration::ZERO), ctx)
+            .await;
+        observer.abort();
+    }
+}
+
+impl ManagedController for StatefulSetController {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
+        Box::pin((*self).run(client, shutdown))
+    }
+}
+
+struct Ctx {
+    client: Client,
+    sets: Cache<StatefulSet>,
+    pods: Cache<Pod>,
+    claims: Cache<PersistentVolumeClaim>,
+    expectations: Expectations<ObjectRef>,
+    recorder: Recorder,
+    history: revision::History,
+}
+
+/// Whether an orphan may be adopted by `set`: its labels match and its name is one of
+/// the set's (Kubernetes' `isMemberOf` filter).
+fn may_adopt(set: &StatefulSet, pod: &Pod) -> bool {
+    ordinal_of(set, pod.metadata.name_str()).is_some()
+        && set
+            .spec
+            .selector
+            .to_selector()
+            .is_ok_and(|s| !s.is_empty() && s.matches(&pod.metadata.labels))
+}
+
+/// The StatefulSets that may adopt an orphan pod.
+fn sets_selecting_orphan(sets: &Cache<StatefulSet>, pod: &Pod) -> Vec<ObjectRef> {
+    let Some(ns) = pod.metadata.namespace_str() else {
+        return Vec::new();
+    };
+    if pod.metadata.controller_owner().is_some() {
+        return Vec::new();
+    }
+    sets.list_in(ns)
+        .iter()
+        .filter(|set| may_adopt(set, pod))
+        .map(|set| ObjectRef::from_obj(&**set))
+        .collect()
+}
+
+/// The StatefulSet controlling `pod`, if any.
+fn owner_key(pod: &Pod) -> Option<ObjectRef> {
+    let owner = pod.metadata.controller_owner()?;
+    if !is_owner_kind::<StatefulSet>(owner) {
+        return None;
+    }
+    Some(ObjectRef::new(owner.name.clone()).within(pod.metadata.namespace_str()?))
+}
+
+/// Feeds creation expectations from the pod cache; cleans up after deleted sets
+/// (expectations, remembered revisions, claims under `whenDeleted: Delete`).
+async fn observe(ctx: Arc<Ctx>, queue: WorkQueue<ObjectRef>) {
+    let mut pods = ctx.pods.subscribe();
+    let mut sets = ctx.sets.subscribe();
+    loop {
+        tokio::select! {
+            change = pods.recv() => {
+                let Some(change) = change else { return };
+                if let (None, Some(new)) = (&change.old, &change.new)
+                    && let Some(key) = owner_key(new)
+                {
+                    ctx.expectations.creation_observed(&key);
+                    queue.add(key);
+                }
+            }
+            change = sets.recv() => {
+                let Some(change) = change else { return };
+                if let (Some(old), None) = (&change.old, &change.new) {
+                    ctx.expectations.forget(&ObjectRef::from_obj(&**old));
+                    ctx.history.prune(old, &[]);
+                    if let Err(e) = retention::after_set_deleted(&ctx.client, old, &ctx.claims).await {
+                        tracing::warn!(statefulset = %ObjectRef::from_obj(&**old), %e, "deleting claims failed");
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn reconcile(set: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
+    let key = ObjectRef::from_obj(&*set);
+    let ns = set.metadata.namespace_str().unwrap_or("default").to_owned();
+    let Ok(selector) = set.spec.selector.to_selector() else {
+        tracing::warn!(statefulset = %key, "invalid selector; not syncing");
+        return Ok(Action::await_change());
+    };
+    let pod_api: Api<Pod> = Api::namespaced(&ctx.client, &ns);
+    let uid = set.metadata.uid.as_deref().unwrap_or("");
+    let mut candidates = ctx.pods.by_index(BY_CONTROLLER_UID, uid);
+    candidates.extend(
+        ctx.pods
+            .by_index(ORPHANS_BY_NAMESPACE, &ns)
+            .into_iter()
+            .filter(|p| ordinal_of(&set, p.metadata.name_str()).is_some()),
+    );
+    let pods = claim(&*set, &selector, &candidates, &pod_api).await?;
+    let revisions = ctx.history.revisions(&set);
+    let split = sync::split(&set, &pods);
+    let now = ctx.client.clock().now();
+
+    let mut result = Ok(());
+    if ctx.expectations.satisfied(&key) && set.metadata.deletion_timestamp.is_none() {
+        let run = sync::Sync {
+            ctx: &ctx,
+            set: &set,
+            key: &key,
+            revisions: &revisions,
+            pods: pod_api,
+            claims: Api::namespaced(&ctx.client, &ns),
+            now: now.clone(),
+        };
+        result = run.run(&split).await;
+        if result.is_ok() {
+            result = retention::after_scale_down(&ctx.client, &set, &ctx.claims, &pods).await;
+        }
+    }
+    let next = status::compute(&set, &split, &revisions, &now);
+    if next.current_revision == next.update_revision {
+        ctx.history.prune(&set, &[revisions.update.as_str()]);
+    }
+    status::write(&ctx.client, &set, next).await?;
+    result?;
+    let min_ready = set.spec.min_ready_seconds.unwrap_or(0);
+    Ok(until_next_available(&pods, min_ready, &now)
+        .map_or_else(Action::await_change, Action::requeue))
+}

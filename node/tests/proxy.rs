@@ -1,14 +1,16 @@
 //! Real load balancing: three echo-server pods run by the node agent as OS processes on
-//! their own loopback addresses, behind a Service served by the proxy; connections
-//! through the Service address spread across all three, and none fails once a deleted
-//! pod's endpoint is removed.
+//! their own loopback addresses, behind a Service (its cluster IP allocated from a
+//! loopback service range) whose EndpointSlices the EndpointSlice controller keeps;
+//! connections through the Service address spread across all three, and none fails
+//! once a deleted pod's endpoint is removed.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use keel_core::api::{EndpointSlice, Pod, Service};
-use keel_core::client::{Api, Client, DeleteParams};
+use keel_controllers::ControllerManager;
+use keel_core::api::{Pod, Service};
+use keel_core::client::{Api, Client, DeleteParams, ServiceCidr, ServiceNetwork};
 use keel_node::probe::NetworkProber;
 use keel_node::process::{ImageTable, ProcessRuntime, loopback_network};
 use keel_node::proxy::ServiceProxy;
@@ -17,7 +19,6 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const ECHO: &str = env!("CARGO_BIN_EXE_keel-echo");
-const SERVICE: &str = "127.96.0.10:8000";
 
 /// Waits (bounded, real time) for an async condition.
 async fn eventually<F: std::future::Future<Output = bool>>(
@@ -31,39 +32,13 @@ async fn eventually<F: std::future::Future<Output = bool>>(
     }
 }
 
-async fn who_answers() -> Option<String> {
+async fn who_answers(service: &str) -> Option<String> {
     use tokio::io::AsyncWriteExt;
-    let mut stream = tokio::net::TcpStream::connect(SERVICE).await.ok()?;
+    let mut stream = tokio::net::TcpStream::connect(service).await.ok()?;
     // Speaking first spares the server's wait for HTTP clients.
     stream.write_all(b"hello\n").await.ok()?;
     let mut lines = BufReader::new(stream).lines();
     lines.next_line().await.ok().flatten()
-}
-
-async fn write_slice(client: &Client, ips: &[String]) {
-    let endpoints: Vec<_> = ips
-        .iter()
-        .map(|ip| json!({"addresses": [ip], "conditions": {"ready": true}}))
-        .collect();
-    let slice: EndpointSlice = serde_json::from_value(json!({
-        "apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-        "metadata": {"name": "echo-abc", "namespace": "default", "labels": {"kubernetes.io/service-name": "echo"}},
-        "addressType": "IPv4", "endpoints": endpoints, "ports": [{"name": "tcp", "port": 18090, "protocol": "TCP"}]
-    }))
-    .unwrap();
-    let api: Api<EndpointSlice> = Api::namespaced(client, "default");
-    match api.get_opt("echo-abc").await.unwrap() {
-        None => {
-            api.create(&slice).await.unwrap();
-        }
-        Some(old) => {
-            let mut s = slice;
-            s.metadata
-                .resource_version
-                .clone_from(&old.metadata.resource_version);
-            api.replace("echo-abc", &s).await.unwrap();
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,7 +46,15 @@ async fn a_service_balances_real_tcp_connections_across_its_pods() {
     // Pods here are local processes on loopback addresses.
     let client = Client::builder(keel_core::store::MemoryStore::new())
         .allow_loopback_endpoints(true)
+        .service_network(ServiceNetwork {
+            cidrs: vec![ServiceCidr::parse("127.96.0.0/16").unwrap()],
+            node_ports: 30000..=32767,
+        })
         .build();
+    let controllers = ControllerManager::new(client.clone())
+        .with("endpointslice")
+        .unwrap()
+        .start();
     let runtime = Arc::new(ProcessRuntime::new(
         ImageTable::new().with("keel.test/echo", ECHO),
     ));
@@ -93,7 +76,6 @@ async fn a_service_balances_real_tcp_connections_across_its_pods() {
         .unwrap();
         pods.create(&p).await.unwrap();
     }
-    let mut ips = Vec::new();
     for i in 0..3 {
         let name = format!("echo-{i}");
         eventually("the pod to be ready", || {
@@ -102,36 +84,33 @@ async fn a_service_balances_real_tcp_connections_across_its_pods() {
             async move { pods.get(&name).await.is_ok_and(|p| p.is_ready()) }
         })
         .await;
-        ips.push(
-            pods.get(&name)
-                .await
-                .unwrap()
-                .status
-                .as_ref()
-                .unwrap()
-                .pod_ip
-                .clone()
-                .unwrap(),
-        );
     }
     let svc: Service = serde_json::from_value(json!({"apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "echo", "namespace": "default"},
-        "spec": {"type": "NodePort", "clusterIP": "127.96.0.10", "selector": {"app": "echo"},
+        "spec": {"type": "NodePort", "selector": {"app": "echo"},
             "ports": [{"name": "tcp", "port": 8000, "targetPort": 18090, "nodePort": 30999}]}}))
     .unwrap();
-    Api::<Service>::namespaced(&client, "default")
+    let svc = Api::<Service>::namespaced(&client, "default")
         .create(&svc)
         .await
         .unwrap();
-    write_slice(&client, &ips).await;
+    let ip = svc
+        .spec
+        .cluster_ip
+        .clone()
+        .expect("a cluster IP is allocated");
+    assert!(ip.starts_with("127.96."), "{ip}");
+    let service = format!("{ip}:8000");
     eventually("the service to answer", || async {
-        who_answers().await.is_some()
+        who_answers(&service).await.is_some()
     })
     .await;
 
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for _ in 0..300 {
-        let who = who_answers().await.expect("every connection is served");
+        let who = who_answers(&service)
+            .await
+            .expect("every connection is served");
         *counts.entry(who).or_default() += 1;
     }
     assert_eq!(counts.len(), 3, "{counts:?}");
@@ -146,18 +125,17 @@ async fn a_service_balances_real_tcp_connections_across_its_pods() {
     pods.delete("echo-1", &DeleteParams::default())
         .await
         .unwrap();
-    let remaining: Vec<String> = vec![ips[0].clone(), ips[2].clone()];
-    write_slice(&client, &remaining).await;
     eventually("the proxy to drop the endpoint", || async {
         proxy.endpoints("default", "echo", "tcp").len() == 2
     })
     .await;
     for _ in 0..100 {
-        let who = who_answers()
+        let who = who_answers(&service)
             .await
             .expect("no connection fails after the endpoint is gone");
         assert_ne!(who, "echo-1");
     }
     proxy.shutdown().await;
     agent.shutdown().await;
+    controllers.shutdown().await;
 }

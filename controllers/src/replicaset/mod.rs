@@ -23,7 +23,9 @@ use crate::runtime::cache::{BY_CONTROLLER_UID, ORPHANS_BY_NAMESPACE};
 use crate::runtime::{
     Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, is_owner_kind,
 };
-use crate::workload::{claim, is_pod_active, pod_from_template, pods_to_delete, slow_start_batch};
+use crate::workload::{
+    claim, is_pod_active, pod_from_template, pods_to_delete, slow_start_batches,
+};
 
 /// The controller's name in a [`ControllerManager`](crate::ControllerManager).
 pub const NAME: &str = "replicaset";
@@ -216,21 +218,29 @@ async fn manage_replicas(
         let diff = (want - active.len()).min(BURST_REPLICAS);
         ctx.expectations.expect_creations(key, diff);
         let template = pod_from_template(&rs.spec.template, &**rs, None);
-        let (created, error) = slow_start_batch(diff, 1, |_| {
-            let pod = template.clone();
+        let (created, error) = slow_start_batches(diff, 1, |n| {
+            let pods = vec![template.clone(); n];
             async move {
-                match api.create(&pod).await {
-                    Ok(p) => {
-                        let msg = format!("Created pod: {}", p.metadata.name_str());
-                        let _ = ctx.recorder.normal(&**rs, "SuccessfulCreate", &msg).await;
-                        Ok(())
-                    }
-                    Err(e) => {
-                        let msg = format!("Error creating: {e}");
-                        let _ = ctx.recorder.warning(&**rs, "FailedCreate", &msg).await;
-                        Err(e)
-                    }
+                let results = match api.create_all(pods).await {
+                    Ok(results) => results,
+                    Err(e) => return vec![Err(e)],
+                };
+                let mut out = Vec::with_capacity(results.len());
+                for r in results {
+                    out.push(match r {
+                        Ok(p) => {
+                            let msg = format!("Created pod: {}", p.metadata.name_str());
+                            let _ = ctx.recorder.normal(&**rs, "SuccessfulCreate", &msg).await;
+                            Ok(())
+                        }
+                        Err(e) => {
+                            let msg = format!("Error creating: {e}");
+                            let _ = ctx.recorder.warning(&**rs, "FailedCreate", &msg).await;
+                            Err(e)
+                        }
+                    });
                 }
+                out
             }
         })
         .await;

@@ -440,3 +440,39 @@ fn ready_only(client: Client, image_name: &'static str) -> tokio::task::JoinHand
         }
     })
 }
+
+#[tokio::test(start_paused = true)]
+async fn undo_after_a_scale_rolls_back_at_the_new_size() {
+    let client = Client::in_memory();
+    let manager = start(&client);
+    let _kubelet = kubelet(client.clone());
+    let deployments: Api<Deployment> = Api::default_namespaced(&client);
+    deployments
+        .create(&deployment(
+            "web",
+            2,
+            IntOrString::from(1),
+            IntOrString::from(0),
+        ))
+        .await
+        .unwrap();
+    wait_for_object(&deployments, "web", "v1", rolled_out).await;
+    set_image(&deployments, "web", "app:v2").await;
+    wait_for_object(&deployments, "web", "v2", |d| {
+        rolled_out(d) && d.metadata.annotations["deployment.kubernetes.io/revision"] == "2"
+    })
+    .await;
+    let mut d = (*deployments.get("web").await.unwrap()).clone();
+    d.spec.replicas = Some(3);
+    deployments.replace("web", &d).await.unwrap();
+    wait_for_object(&deployments, "web", "scaled", rolled_out).await;
+    // The empty v1 ReplicaSet still says it was sized for 2: that is no scaling event.
+    rollback(&client, "default", "web", 0).await.unwrap();
+    let d = wait_for_object(&deployments, "web", "rolled back", |d| {
+        rolled_out(d) && d.metadata.annotations["deployment.kubernetes.io/revision"] == "3"
+    })
+    .await;
+    assert_eq!(image_of(&d), "app:v1");
+    assert_eq!(d.status.as_ref().unwrap().available_replicas, Some(3));
+    manager.shutdown().await;
+}

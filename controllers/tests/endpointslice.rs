@@ -220,3 +220,32 @@ async fn large_services_are_cut_into_slices_of_100() {
     assert_eq!(all[0].address_type, "IPv4");
     manager.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn publish_not_ready_addresses_marks_unready_pods_ready_but_not_serving() {
+    let client = Client::in_memory();
+    let manager = start(&client);
+    pod(&client, "web-1", "web", &["10.0.0.1"], false).await;
+    let mut svc = service("web", "web", IntOrString::from(8080));
+    svc.spec.publish_not_ready_addresses = Some(true);
+    svc.spec.cluster_ip = Some("None".into());
+    Api::<Service>::default_namespaced(&client)
+        .create(&svc)
+        .await
+        .unwrap();
+    let slices: Api<EndpointSlice> = Api::default_namespaced(&client);
+    let all = wait_for(&slices, "an endpoint", |s| endpoints(s, "IPv4").len() == 1).await;
+    assert_eq!(
+        endpoints(&all, "IPv4"),
+        [("web-1".to_owned(), true, false, false)]
+    );
+    assert_eq!(
+        all[0]
+            .metadata
+            .labels
+            .get("service.kubernetes.io/headless")
+            .map(String::as_str),
+        Some("")
+    );
+    manager.shutdown().await;
+}

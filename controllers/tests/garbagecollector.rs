@@ -236,3 +236,93 @@ async fn a_foreground_deletion_without_dependents_completes() {
     wait_for(&pods, "pod gone", <[_]>::is_empty).await;
     manager.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_deleted_service_takes_its_endpoint_slices_along() {
+    let client = Client::in_memory();
+    let manager = ControllerManager::new(client.clone())
+        .with("endpointslice")
+        .and_then(|m| m.with("garbagecollector"))
+        .unwrap()
+        .start();
+    let services: Api<keel_core::api::Service> = Api::default_namespaced(&client);
+    let slices: Api<keel_core::api::EndpointSlice> = Api::default_namespaced(&client);
+    let mut svc = keel_core::api::Service {
+        metadata: meta("web"),
+        ..Default::default()
+    };
+    svc.spec.selector = [("app".to_owned(), "web".to_owned())].into();
+    svc.spec.ports.push(keel_core::api::ServicePort {
+        port: 80,
+        ..Default::default()
+    });
+    let first = services.create(&svc).await.unwrap();
+    wait_for(&slices, "a slice", |s| s.len() == 1).await;
+    services
+        .delete("web", &DeleteParams::default())
+        .await
+        .unwrap();
+    wait_for(&slices, "no slice", <[_]>::is_empty).await;
+    // A Service of the same name gets only slices of its own.
+    let second = services.create(&svc).await.unwrap();
+    assert_ne!(first.metadata.uid, second.metadata.uid);
+    let now = wait_for(&slices, "the new slice", |s| s.len() == 1).await;
+    assert_eq!(
+        now[0].metadata.owner_references[0].uid,
+        second.metadata.uid.clone().unwrap()
+    );
+    manager.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_orphaning_owner_keeps_a_dependent_whose_other_owner_is_gone() {
+    let client = Client::in_memory();
+    let sets: Api<ReplicaSet> = Api::default_namespaced(&client);
+    let mut owners = Vec::new();
+    for name in ["gone", "orphaning"] {
+        let rs = sets
+            .create(&ReplicaSet {
+                metadata: meta(name),
+                spec: ReplicaSetSpec {
+                    replicas: Some(0),
+                    selector: selector(name),
+                    template: template(name, "x"),
+                    ..ReplicaSetSpec::default()
+                },
+                ..ReplicaSet::default()
+            })
+            .await
+            .unwrap();
+        owners.push(OwnerReference {
+            api_version: "apps/v1".into(),
+            kind: "ReplicaSet".into(),
+            name: name.into(),
+            uid: rs.metadata.uid.clone().unwrap(),
+            controller: None,
+            block_owner_deletion: None,
+        });
+    }
+    let pods: Api<Pod> = Api::default_namespaced(&client);
+    let mut pod = Pod {
+        metadata: meta("shared"),
+        ..Pod::default()
+    };
+    pod.metadata.owner_references = owners;
+    pod.spec.containers.push(container("x"));
+    pods.create(&pod).await.unwrap();
+    sets.delete("gone", &DeleteParams::default()).await.unwrap();
+    sets.delete("orphaning", &DeleteParams::orphan())
+        .await
+        .unwrap();
+    let manager = ControllerManager::new(client.clone())
+        .with("garbagecollector")
+        .unwrap()
+        .start();
+    wait_for(&sets, "both owners gone", <[_]>::is_empty).await;
+    let left = pods.get("shared").await.unwrap();
+    assert!(
+        left.metadata.owner_references.is_empty(),
+        "kept, as an orphan"
+    );
+    manager.shutdown().await;
+}

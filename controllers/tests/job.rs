@@ -617,3 +617,44 @@ async fn finished_pods_are_counted_once_even_when_deleted() {
     assert!(uncounted.succeeded.is_empty() && uncounted.failed.is_empty());
     manager.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_adopted_orphan_is_tracked_and_counted_when_it_finishes_later() {
+    let client = client();
+    let pods: Api<Pod> = Api::default_namespaced(&client);
+    let jobs: Api<Job> = Api::default_namespaced(&client);
+    let mut orphan = Pod {
+        metadata: meta("orphan").with_label("app", "batch"),
+        ..Pod::default()
+    };
+    orphan.spec.containers.push(container("busybox"));
+    orphan.spec.restart_policy = Some("Never".into());
+    pods.create(&orphan).await.unwrap();
+    let mut j = job("batch", Some(1), 1);
+    j.spec.manual_selector = Some(true);
+    j.spec.selector = Some(selector("batch"));
+    jobs.create(&j).await.unwrap();
+    let manager = start(&client);
+    let adopted = wait_for_object(&pods, "orphan", "adopted", |p| {
+        p.metadata.controller_owner().is_some()
+    })
+    .await;
+    assert!(
+        adopted
+            .metadata
+            .finalizers
+            .iter()
+            .any(|f| f == JOB_TRACKING_FINALIZER),
+        "adopted with the tracking finalizer"
+    );
+    // A later sync sees it finish: it is counted and completes the Job.
+    finish(&client, &adopted, "Succeeded").await;
+    let done = wait_for_object(&jobs, "batch", "complete", |j| has(j, "Complete")).await;
+    assert_eq!(done.status.as_ref().unwrap().succeeded, Some(1));
+    assert_eq!(
+        pods.list(&ListParams::default()).await.unwrap().items.len(),
+        1,
+        "no extra pod"
+    );
+    manager.shutdown().await;
+}

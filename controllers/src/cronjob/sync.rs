@@ -154,11 +154,13 @@ pub(super) async fn sync(
         if !found && finished.is_none() {
             // Perhaps our own status write has not reached the cache yet.
             let fresh = api.get_opt(cj.metadata.name_str()).await?;
-            if fresh
+            if let Some(fresh_status) = fresh
                 .as_ref()
                 .and_then(|c| c.status.as_ref())
-                .is_some_and(|s| in_active(s, uid))
+                .filter(|s| in_active(s, uid))
             {
+                // Go on from the stored status, as Kubernetes does (`cronJob = cjCopy`).
+                *status = fresh_status.clone();
                 continue;
             }
             let msg = format!(

@@ -189,7 +189,10 @@ impl Sync<'_> {
             if complete(&self.d, &status) {
                 let msg = match &new_name {
                     Some(n) => format!("ReplicaSet \"{n}\" has successfully progressed."),
-                    None => "Deployment has successfully progressed.".to_owned(),
+                    None => format!(
+                        "Deployment \"{}\" has successfully progressed.",
+                        self.d.metadata.name_str()
+                    ),
                 };
                 set_condition(
                     &mut status,
@@ -198,7 +201,10 @@ impl Sync<'_> {
             } else if progressing(&old, &status) {
                 let msg = match &new_name {
                     Some(n) => format!("ReplicaSet \"{n}\" is progressing."),
-                    None => "Deployment is progressing.".to_owned(),
+                    None => format!(
+                        "Deployment \"{}\" is progressing.",
+                        self.d.metadata.name_str()
+                    ),
                 };
                 let mut c = condition(PROGRESSING, "True", "ReplicaSetUpdated", &msg, &now);
                 if let Some(cur) = current.as_ref().filter(|c| c.status == "True") {
@@ -209,7 +215,10 @@ impl Sync<'_> {
             } else if self.timed_out(current.as_ref(), &now) {
                 let msg = match &new_name {
                     Some(n) => format!("ReplicaSet \"{n}\" has timed out progressing."),
-                    None => "Deployment has timed out progressing.".to_owned(),
+                    None => format!(
+                        "Deployment \"{}\" has timed out progressing.",
+                        self.d.metadata.name_str()
+                    ),
                 };
                 set_condition(
                     &mut status,
@@ -244,8 +253,10 @@ impl Sync<'_> {
         let c = find(status, PROGRESSING)?;
         if !util::has_progress_deadline(&self.d)
             || complete(&self.d, status)
-            || c.reason.as_deref() == Some(TIMED_OUT)
-            || c.reason.as_deref() == Some(PAUSED)
+            || matches!(
+                c.reason.as_deref(),
+                Some(TIMED_OUT | PAUSED | NEW_RS_AVAILABLE)
+            )
         {
             return None;
         }
@@ -253,12 +264,8 @@ impl Sync<'_> {
             .last_update_time
             .as_ref()?
             .saturating_add(deadline(&self.d));
-        let after = due.duration_since(now);
-        Some(if after < Duration::from_secs(1) {
-            Duration::ZERO
-        } else {
-            after + Duration::from_secs(1)
-        })
+        // At least a second: the condition is only ever judged to the second.
+        Some(due.duration_since(now) + Duration::from_secs(1))
     }
 
     /// The `ReplicaFailure` of the new ReplicaSet, else of any other.

@@ -74,7 +74,7 @@ impl Sync<'_> {
             if old > 0 {
                 let history = rs.metadata.annotations.get(REVISION_HISTORY).cloned();
                 let history = match history.filter(|h| !h.is_empty()) {
-                    Some(h) => format!("{h},{old}"),
+                    Some(h) => cap_history(&format!("{h},{old}")),
                     None => old.to_string(),
                 };
                 rs.metadata
@@ -189,7 +189,7 @@ impl Sync<'_> {
                 let _ = self
                     .ctx
                     .recorder
-                    .warning(&self.d, "FailedCreate", &msg)
+                    .warning(&self.d, "ReplicaSetCreateError", &msg)
                     .await;
                 return Err(e);
             }
@@ -214,5 +214,34 @@ impl Sync<'_> {
         }
         self.sets.push((*created).clone());
         Ok(Some(self.sets.len() - 1))
+    }
+}
+
+/// The longest `revision-history` Kubernetes keeps; the oldest entries go first.
+const MAX_REVISION_HISTORY_CHARS: usize = 2000;
+
+fn cap_history(history: &str) -> String {
+    let mut rest = history;
+    while rest.len() > MAX_REVISION_HISTORY_CHARS {
+        match rest.split_once(',') {
+            Some((_, tail)) => rest = tail,
+            None => break,
+        }
+    }
+    rest.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cap_history;
+
+    #[test]
+    fn revision_history_drops_the_oldest_entries_beyond_2000_chars() {
+        let long: Vec<String> = (1..=600).map(|i| i.to_string()).collect();
+        let capped = cap_history(&long.join(","));
+        assert!(capped.len() <= 2000);
+        assert!(capped.ends_with(",599,600"));
+        assert!(!capped.starts_with("1,"));
+        assert_eq!(cap_history("1,2"), "1,2");
     }
 }

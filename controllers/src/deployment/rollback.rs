@@ -69,6 +69,11 @@ pub async fn rollback(
     let mut next = (*d).clone();
     next.spec.template = target.spec.template.clone();
     next.spec.template.metadata.labels.remove(POD_TEMPLATE_HASH);
+    // As kubectl: the revision's annotations replace the Deployment's, except those
+    // that are never copied between them.
+    next.metadata
+        .annotations
+        .retain(|k, _| !copied_annotation(k));
     for (k, v) in &target.metadata.annotations {
         if copied_annotation(k) {
             next.metadata.annotations.insert(k.clone(), v.clone());

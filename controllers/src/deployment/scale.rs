@@ -50,15 +50,13 @@ impl Sync<'_> {
     /// Whether `replicas` changed since the ReplicaSets were last sized (their
     /// `desired-replicas` annotation differs).
     pub(crate) async fn is_scaling_event(&mut self) -> Result<bool, Error> {
-        let new = self.new_and_old(false).await?;
+        self.new_and_old(false).await?;
         let want = util::replicas(&self.d);
-        let mut active = self.active();
-        if let Some(n) = new
-            && !active.contains(&n)
-        {
-            active.push(n);
-        }
-        Ok(active
+        // Only ReplicaSets with pods: a re-used template's empty ReplicaSet keeps the
+        // size it was last given until the rollout scales it (Kubernetes'
+        // `FilterActiveReplicaSets`).
+        Ok(self
+            .active()
             .iter()
             .any(|&i| util::desired_replicas_annotation(&self.sets[i]).is_some_and(|d| d != want)))
     }
@@ -157,6 +155,7 @@ impl Sync<'_> {
         } else {
             let target = want + util::max_surge(&self.d);
             let annotated = util::max_replicas_annotation(rs)
+                .filter(|&n| n != 0)
                 .unwrap_or_else(|| self.d.status.as_ref().and_then(|s| s.replicas).unwrap_or(0));
             if annotated == 0 {
                 0

@@ -90,7 +90,10 @@ fn ports_for(svc: &Service, pod: &Pod) -> Vec<EndpointPort> {
         .collect()
 }
 
-fn endpoint(svc: &Service, pod: &Pod, address: String) -> Endpoint {
+/// The zone of a pod's node, as the caller looks it up.
+type ZoneOf<'a> = &'a dyn Fn(&Pod) -> Option<String>;
+
+fn endpoint(svc: &Service, pod: &Pod, address: String, zone_of: ZoneOf<'_>) -> Endpoint {
     let terminating = pod.metadata.deletion_timestamp.is_some();
     let ready = pod.is_ready();
     let publish_not_ready = svc.spec.publish_not_ready_addresses == Some(true);
@@ -104,7 +107,7 @@ fn endpoint(svc: &Service, pod: &Pod, address: String) -> Endpoint {
         addresses: vec![address],
         conditions: Some(EndpointConditions {
             ready: Some(publish_not_ready || (ready && !terminating)),
-            serving: Some(publish_not_ready || ready),
+            serving: Some(ready),
             terminating: Some(terminating),
         }),
         hostname,
@@ -116,6 +119,7 @@ fn endpoint(svc: &Service, pod: &Pod, address: String) -> Endpoint {
             ..ObjectReference::default()
         }),
         node_name: pod.spec.node_name.clone(),
+        zone: zone_of(pod),
         ..Endpoint::default()
     }
 }
@@ -123,8 +127,8 @@ fn endpoint(svc: &Service, pod: &Pod, address: String) -> Endpoint {
 /// The slices `svc` should have for `pods` (those its selector selects): one group per
 /// address family and port mapping, each cut into slices of at most
 /// [`MAX_ENDPOINTS_PER_SLICE`]. Pods without an address of the family, and finished
-/// pods, have no endpoint.
-pub fn desired(svc: &Service, pods: &[Arc<Pod>]) -> Vec<SliceContent> {
+/// pods, have no endpoint. `zone_of` gives the zone of a pod's node.
+pub fn desired(svc: &Service, pods: &[Arc<Pod>], zone_of: ZoneOf<'_>) -> Vec<SliceContent> {
     let mut pods: Vec<&Arc<Pod>> = pods.iter().filter(|p| !p.is_terminal()).collect();
     pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let mut out = Vec::new();
@@ -141,7 +145,7 @@ pub fn desired(svc: &Service, pods: &[Arc<Pod>]) -> Vec<SliceContent> {
                 .entry(key)
                 .or_insert_with(|| (ports, Vec::new()))
                 .1
-                .push(endpoint(svc, pod, addr));
+                .push(endpoint(svc, pod, addr, zone_of));
         }
         if groups.is_empty() {
             // Kubernetes keeps one empty slice so consumers see "no endpoints".

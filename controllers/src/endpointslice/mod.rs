@@ -12,15 +12,17 @@
 
 mod desired;
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use keel_core::Error;
-use keel_core::api::{EndpointSlice, Pod, Service};
+use keel_core::api::{EndpointSlice, Node, Pod, Service};
 use keel_core::client::{Api, Client, DeleteParams};
 use keel_core::labels::Selector;
 use keel_core::meta::ObjectMeta;
+use keel_core::store::parse_version;
 
 pub use desired::{MAX_ENDPOINTS_PER_SLICE, SliceContent, desired};
 
@@ -38,6 +40,10 @@ pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
 pub const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
 /// This controller's value of [`MANAGED_BY_LABEL`].
 pub const MANAGED_BY: &str = "endpointslice-controller.k8s.io";
+/// The label (empty value) on the slices of a headless Service.
+pub const HEADLESS_LABEL: &str = "service.kubernetes.io/headless";
+/// The node label naming its zone.
+pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
 /// The EndpointSlice controller. `default()` runs 5 workers, as
 /// `--concurrent-service-endpoint-syncs`.
@@ -79,10 +85,14 @@ impl EndpointSliceController {
             client,
             pods: informers.cache::<Pod>(),
             slices: informers.cache::<EndpointSlice>(),
+            nodes: informers.cache::<Node>(),
+            written: std::sync::Mutex::default(),
         });
+        let tracker = tokio::spawn(track_deletions(ctx.clone(), services));
         controller
             .run(reconcile, |_, _, _| Action::requeue(Duration::ZERO), ctx)
             .await;
+        tracker.abort();
     }
 }
 
@@ -100,6 +110,106 @@ struct Ctx {
     client: Client,
     pods: Cache<Pod>,
     slices: Cache<EndpointSlice>,
+    nodes: Cache<Node>,
+    /// Per Service uid, the slices this controller wrote (→ version, 0 for deleted)
+    /// that its cache may not show yet (Kubernetes' `endpointSliceTracker`).
+    written: std::sync::Mutex<Written>,
+}
+
+type Written = HashMap<String, HashMap<ObjectRef, u64>>;
+
+impl Ctx {
+    fn written(&self) -> std::sync::MutexGuard<'_, Written> {
+        self.written
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the cache lags behind this controller's own writes for the Service
+    /// `uid`; entries it has caught up with are dropped.
+    fn cache_lags(&self, uid: &str) -> bool {
+        let mut written = self.written();
+        let Some(slices) = written.get_mut(uid) else {
+            return false;
+        };
+        slices.retain(|key, version| {
+            let cached = self
+                .slices
+                .get(key)
+                .map(|s| parse_version(s.metadata.resource_version.as_deref()).unwrap_or(0));
+            match (cached, *version) {
+                (None, 0) => false,
+                (Some(have), want) if want > 0 && have >= want => false,
+                _ => true,
+            }
+        });
+        let lags = !slices.is_empty();
+        if !lags {
+            written.remove(uid);
+        }
+        lags
+    }
+
+    fn wrote(&self, uid: &str, slice: &EndpointSlice, deleted: bool) {
+        let version = if deleted {
+            0
+        } else {
+            parse_version(slice.metadata.resource_version.as_deref()).unwrap_or(0)
+        };
+        self.written()
+            .entry(uid.to_owned())
+            .or_default()
+            .insert(ObjectRef::from_obj(slice), version);
+    }
+
+    /// A slice is gone (whoever deleted it): nothing waits for it any more.
+    fn slice_gone(&self, slice: &EndpointSlice) {
+        let key = ObjectRef::from_obj(slice);
+        let mut written = self.written();
+        for slices in written.values_mut() {
+            slices.remove(&key);
+        }
+        written.retain(|_, slices| !slices.is_empty());
+    }
+}
+
+/// Forgets tracked writes of slices that were deleted, and of Services that were.
+async fn track_deletions(ctx: Arc<Ctx>, services: Cache<Service>) {
+    let mut slices = ctx.slices.subscribe();
+    let mut svcs = services.subscribe();
+    loop {
+        tokio::select! {
+            change = slices.recv() => {
+                let Some(change) = change else { return };
+                if let (Some(old), None) = (&change.old, &change.new) {
+                    ctx.slice_gone(old);
+                }
+            }
+            change = svcs.recv() => {
+                let Some(change) = change else { return };
+                if let (Some(old), None) = (&change.old, &change.new) {
+                    ctx.written().remove(old.metadata.uid.as_deref().unwrap_or(""));
+                }
+            }
+        }
+    }
+}
+
+/// The labels of a Service's slices: the Service's own, the Service name, the manager,
+/// and the headless mark.
+fn slice_labels(svc: &Service) -> BTreeMap<String, String> {
+    let mut labels = svc.metadata.labels.clone();
+    labels.insert(
+        SERVICE_NAME_LABEL.to_owned(),
+        svc.metadata.name_str().to_owned(),
+    );
+    labels.insert(MANAGED_BY_LABEL.to_owned(), MANAGED_BY.to_owned());
+    if svc.spec.cluster_ip.as_deref() == Some(Service::CLUSTER_IP_NONE) {
+        labels.insert(HEADLESS_LABEL.to_owned(), String::new());
+    } else {
+        labels.remove(HEADLESS_LABEL);
+    }
+    labels
 }
 
 fn selector_of(svc: &Service) -> Option<Selector> {
@@ -130,9 +240,21 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     if svc.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
+    let key = svc.metadata.uid.clone().unwrap_or_default();
+    if ctx.cache_lags(&key) {
+        // Our last writes are not in the cache yet; their events will queue us again.
+        return Ok(Action::await_change());
+    }
     let ns = svc.metadata.namespace_str().unwrap_or("default").to_owned();
     let pods = ctx.pods.select(Some(&ns), &selector);
-    let want = desired(&svc, &pods);
+    let zone_of = |pod: &Pod| {
+        let node = ctx
+            .nodes
+            .get(&ObjectRef::new(pod.spec.node_name.clone()?))?;
+        node.metadata.labels.get(ZONE_LABEL).cloned()
+    };
+    let want = desired(&svc, &pods, &zone_of);
+    let labels = slice_labels(&svc);
     let uid = svc.metadata.uid.as_deref().unwrap_or("");
     let mut have: Vec<Arc<EndpointSlice>> = ctx
         .slices
@@ -146,6 +268,9 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let mut todo: Vec<SliceContent> = want;
     // Keep slices whose content is already right; re-use the others for what is left.
     have.retain(|s| {
+        if s.metadata.labels != labels {
+            return true;
+        }
         let content = SliceContent {
             address_type: s.address_type.clone(),
             ports: s.ports.clone(),
@@ -168,12 +293,17 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         match reuse {
             Some(old) => {
                 let mut next = (*old).clone();
+                next.metadata.labels.clone_from(&labels);
                 next.ports = content.ports;
                 next.endpoints = content.endpoints;
-                api.replace(old.metadata.name_str(), &next).await?;
+                let written = api.replace(old.metadata.name_str(), &next).await?;
+                ctx.wrote(&key, &written, false);
             }
             None => {
-                api.create(&new_slice(&svc, content)).await?;
+                let written = api
+                    .create(&new_slice(&svc, labels.clone(), content))
+                    .await?;
+                ctx.wrote(&key, &written, false);
             }
         }
     }
@@ -182,7 +312,7 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             .delete(old.metadata.name_str(), &DeleteParams::default())
             .await
         {
-            Ok(_) => {}
+            Ok(_) => ctx.wrote(&key, &old, true),
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),
         }
@@ -190,11 +320,12 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     Ok(Action::await_change())
 }
 
-fn new_slice(svc: &Service, content: SliceContent) -> EndpointSlice {
+fn new_slice(
+    svc: &Service,
+    labels: BTreeMap<String, String>,
+    content: SliceContent,
+) -> EndpointSlice {
     let name = svc.metadata.name_str();
-    let mut labels = svc.metadata.labels.clone();
-    labels.insert(SERVICE_NAME_LABEL.to_owned(), name.to_owned());
-    labels.insert(MANAGED_BY_LABEL.to_owned(), MANAGED_BY.to_owned());
     EndpointSlice {
         metadata: ObjectMeta {
             generate_name: Some(format!("{name}-")),

@@ -26,11 +26,17 @@ enum Owner {
     Orphaning,
 }
 
-async fn owner_state(client: &Client, r: &OwnerReference, namespace: Option<&str>) -> Owner {
+/// The state of the owner `r` names; an owner of a kind the cluster does not know is
+/// taken as alive; an error reading it is returned (and the dependent retried).
+async fn owner_state(
+    client: &Client,
+    r: &OwnerReference,
+    namespace: Option<&str>,
+) -> Result<Owner, Error> {
     let Ok(api) = client.dynamic(&format!("{}/{}", r.api_version, r.kind), namespace) else {
-        return Owner::Solid;
+        return Ok(Owner::Solid);
     };
-    match api.get(&r.name).await {
+    Ok(match api.get(&r.name).await {
         Ok(o) if o.meta().uid.as_deref() == Some(r.uid.as_str()) => {
             let m = o.meta();
             let has = |f: &str| m.finalizers.iter().any(|x| x == f);
@@ -42,8 +48,8 @@ async fn owner_state(client: &Client, r: &OwnerReference, namespace: Option<&str
         }
         Ok(_) => Owner::Gone,
         Err(e) if e.is_not_found() => Owner::Gone,
-        Err(_) => Owner::Solid,
-    }
+        Err(e) => return Err(e),
+    })
 }
 
 fn owner_uids<K: Resource>(obj: &K) -> BTreeSet<String> {
@@ -76,6 +82,7 @@ pub(crate) async fn run<K: Resource + Clone>(client: Client, signals: Signals, s
     let feed = tokio::spawn(feed(cache.clone(), signals.clone(), queue.clone()));
     let worker = async {
         cache.wait_until_ready().await;
+        signals.loaded.send_modify(|n| *n += 1);
         while let Some(key) = queue.get().await {
             if let Err(error) = collect(&client, &cache, &signals, &key).await {
                 tracing::debug!(kind = K::KIND, object = %key, %error, "garbage collection retried");
@@ -109,8 +116,13 @@ async fn feed<K: Resource>(cache: Cache<K>, signals: Signals, queue: WorkQueue<O
                 if !released.is_empty() {
                     let _ = signals.dependent_gone.send(released);
                 }
+                let deletion_changed = change.old.as_ref().map(|o| o.meta().deletion_timestamp.is_some())
+                    != change.new.as_ref().map(|n| n.meta().deletion_timestamp.is_some());
+                let refs_changed = change.old.as_ref().map(|o| &o.meta().owner_references)
+                    != change.new.as_ref().map(|n| &n.meta().owner_references);
                 if let Some(new) = &change.new
                     && !after.is_empty()
+                    && (change.old.is_none() || refs_changed || deletion_changed)
                 {
                     queue.add(ObjectRef::from_obj(&**new));
                 }
@@ -152,9 +164,11 @@ async fn collect<K: Resource + Clone>(
     let mut drop_uids = BTreeSet::new();
     let mut ending = BTreeSet::new();
     for r in &meta.owner_references {
-        match owner_state(client, r, ns).await {
+        match owner_state(client, r, ns).await? {
             Owner::Solid => solid += 1,
             Owner::Orphaning => {
+                // Alive until it has released its dependents: it keeps this one.
+                solid += 1;
                 drop_uids.insert(r.uid.clone());
             }
             Owner::Gone => {
@@ -183,15 +197,17 @@ async fn collect<K: Resource + Clone>(
             } else {
                 PropagationPolicy::Background
             }),
+            // Decided on this version: a dependent changed since (say, adopted) is
+            // looked at again rather than deleted.
             preconditions: Some(Preconditions {
                 uid: meta.uid.clone(),
-                resource_version: None,
+                resource_version: meta.resource_version.clone(),
             }),
             ..DeleteParams::default()
         };
         return match api.delete(name, &params).await {
             Ok(_) => Ok(()),
-            Err(e) if e.is_not_found() || e.is_conflict() => Ok(()),
+            Err(e) if e.is_not_found() => Ok(()),
             Err(e) => Err(e),
         };
     }

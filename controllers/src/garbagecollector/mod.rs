@@ -11,8 +11,8 @@
 //! until none of its dependents that block owner deletion is left.
 //!
 //! The collector watches the kinds given to it: by default the built-in workload kinds
-//! (Pod, ReplicaSet, Job and PersistentVolumeClaim as dependents; Deployment,
-//! ReplicaSet, DaemonSet, StatefulSet, Job and CronJob as owners). Add users' kinds
+//! (Pod, ReplicaSet, Job, PersistentVolumeClaim and EndpointSlice as dependents, and so
+//! also owners; Deployment, DaemonSet, StatefulSet, CronJob and Service as owners). Add users' kinds
 //! with [`GarbageCollector::dependent`] and [`GarbageCollector::owner`]; owners of any
 //! registered kind are looked up by kind, so a dependent of a custom kind is collected
 //! even when that kind is not watched as an owner (it is then checked when the
@@ -24,7 +24,8 @@ mod owners;
 use futures::future::BoxFuture;
 use keel_core::Resource;
 use keel_core::api::{
-    CronJob, DaemonSet, Deployment, Job, PersistentVolumeClaim, Pod, ReplicaSet, StatefulSet,
+    CronJob, DaemonSet, Deployment, EndpointSlice, Job, PersistentVolumeClaim, Pod, ReplicaSet,
+    Service, StatefulSet,
 };
 use keel_core::client::Client;
 use tokio::sync::broadcast;
@@ -53,6 +54,20 @@ pub(crate) struct Signals {
     pub(crate) dependent_gone: broadcast::Sender<Vec<String>>,
     /// Each dependent kind's lookup of the objects referencing a uid.
     pub(crate) lookups: std::sync::Arc<std::sync::RwLock<Vec<owners::Lookup>>>,
+    /// How many dependent kinds have loaded their cache (owners act only once all did,
+    /// or an owner could look free of dependents that are merely not loaded yet).
+    pub(crate) loaded: tokio::sync::watch::Sender<usize>,
+    /// How many dependent kinds there are.
+    pub(crate) dependent_kinds: usize,
+}
+
+impl Signals {
+    /// Waits until every dependent kind's cache is loaded.
+    pub(crate) async fn all_loaded(&self) {
+        let mut rx = self.loaded.subscribe();
+        let want = self.dependent_kinds;
+        let _ = rx.wait_for(|n| *n >= want).await;
+    }
 }
 
 /// The garbage collector, for the kinds added (see the module documentation).
@@ -82,12 +97,14 @@ impl Default for GarbageCollector {
             .dependent::<ReplicaSet>()
             .dependent::<Job>()
             .dependent::<PersistentVolumeClaim>()
+            .dependent::<EndpointSlice>()
             .owner::<Deployment>()
             .owner::<ReplicaSet>()
             .owner::<DaemonSet>()
             .owner::<StatefulSet>()
             .owner::<Job>()
             .owner::<CronJob>()
+            .owner::<Service>()
     }
 }
 
@@ -144,6 +161,12 @@ impl GarbageCollector {
             owner_changed: broadcast::channel(4096).0,
             dependent_gone: broadcast::channel(4096).0,
             lookups: std::sync::Arc::default(),
+            loaded: tokio::sync::watch::channel(0).0,
+            dependent_kinds: self
+                .kinds
+                .iter()
+                .filter(|(_, dependent, _)| *dependent)
+                .count(),
         };
         let mut tasks = JoinSet::new();
         for (_, _, spawn) in &self.kinds {

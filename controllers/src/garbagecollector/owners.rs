@@ -51,6 +51,7 @@ pub(crate) async fn run<K: Resource + Clone>(client: Client, signals: Signals, s
     let feed = tokio::spawn(feed(cache.clone(), signals.clone(), queue.clone()));
     let worker = async {
         cache.wait_until_ready().await;
+        signals.all_loaded().await;
         while let Some(key) = queue.get().await {
             match finish(&client, &cache, &signals, &key).await {
                 Ok(()) => queue.forget(&key),

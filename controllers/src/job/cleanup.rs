@@ -1,6 +1,6 @@
 //! Deleting finished Jobs: `ttlSecondsAfterFinished` (Kubernetes' TTL-after-finished
 //! controller, folded into the Job controller here) and the cascade that removes a
-//! Job's pods, since no garbage collector runs.
+//! Job's pods — done here too, so it happens whether or not a garbage collector runs.
 
 use std::time::Duration;
 
@@ -28,6 +28,8 @@ pub async fn delete_job_with_pods(client: &Client, job: &Job) -> Result<bool, Er
     let ns = job.metadata.namespace_str().unwrap_or("");
     let uid = job.metadata.uid.clone().unwrap_or_default();
     let pods: Api<Pod> = Api::namespaced(client, ns);
+    // Every pod the Job controls (not only those its selector labels), as the garbage
+    // collector would find them by owner reference.
     for pod in pods.list(&ListParams::default()).await?.items {
         if !is_controlled_by(&pod.metadata, &uid) {
             continue;

@@ -35,7 +35,7 @@ use crate::runtime::{
     Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, WorkQueue,
     is_owner_kind,
 };
-use crate::workload::claim;
+use crate::workload::claim_adopting;
 use backoff::BackoffRecord;
 use pods::has_tracking_finalizer;
 
@@ -47,6 +47,10 @@ pub const NAME: &str = "job";
 
 /// The finalizer that keeps a Job's pod until the Job counted it.
 pub const JOB_TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
+
+/// The `spec.managedBy` value of Jobs this controller manages (the default); Jobs
+/// managed by anything else are left alone.
+pub const JOB_CONTROLLER_MANAGER: &str = "kubernetes.io/job-controller";
 
 /// The annotation (and label) with the completion index of an `Indexed` Job's pod.
 pub const JOB_COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index";
@@ -343,6 +347,15 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             None => Action::await_change(),
         });
     }
+    if job
+        .spec
+        .managed_by
+        .as_deref()
+        .is_some_and(|m| m != JOB_CONTROLLER_MANAGER)
+    {
+        // Another controller manages this Job (Kubernetes' `managedBy`).
+        return Ok(Action::await_change());
+    }
     let mode = job.spec.completion_mode.as_deref().unwrap_or("NonIndexed");
     if mode != "NonIndexed" && mode != "Indexed" {
         let _ = ctx
@@ -372,7 +385,21 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         .filter(|p| p.metadata.controller_owner().is_none())
         .filter_map(|p| p.metadata.uid.clone())
         .collect();
-    let claimed = claim(&*job, &selector, &candidates, &pod_api).await?;
+    // Adoption adds the tracking finalizer in the same write, so an adopted pod that
+    // finishes later is still counted (Kubernetes' `claimPods`).
+    let claimed = claim_adopting(&*job, &selector, &candidates, &pod_api, |pod: &mut Pod| {
+        if !pod
+            .metadata
+            .finalizers
+            .iter()
+            .any(|f| f == JOB_TRACKING_FINALIZER)
+        {
+            pod.metadata
+                .finalizers
+                .push(JOB_TRACKING_FINALIZER.to_owned());
+        }
+    })
+    .await?;
     let adopted: HashSet<String> = claimed
         .iter()
         .filter_map(|p| p.metadata.uid.clone())

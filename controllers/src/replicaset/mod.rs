@@ -178,8 +178,10 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
     };
     let pod_api: Api<Pod> = Api::namespaced(&ctx.client, &ns);
     let needs_sync = ctx.expectations.satisfied(&key);
-    let pods = claim(&*rs, &selector, &candidates(&ctx.pods, &rs, &ns), &pod_api).await?;
-    let active: Vec<Arc<Pod>> = pods.into_iter().filter(|p| is_pod_active(p)).collect();
+    // Only active pods are claimed (Kubernetes' `FilterActivePods` before `claimPods`).
+    let mut pods = candidates(&ctx.pods, &rs, &ns);
+    pods.retain(|p| is_pod_active(p));
+    let active = claim(&*rs, &selector, &pods, &pod_api).await?;
 
     let mut failure = None;
     if needs_sync && rs.metadata.deletion_timestamp.is_none() {

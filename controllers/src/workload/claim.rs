@@ -30,9 +30,7 @@ fn decide(owner: &ObjectMeta, selector: &Selector, child: &ObjectMeta) -> Claime
     match child.controller_owner() {
         Some(r) if r.uid != owner_uid => Claimed::Ignore,
         Some(_) if matches => Claimed::Owned,
-        Some(_) if owner.deletion_timestamp.is_some() || child.deletion_timestamp.is_some() => {
-            Claimed::Ignore
-        }
+        Some(_) if owner.deletion_timestamp.is_some() => Claimed::Ignore,
         Some(_) => Claimed::Release,
         None if matches
             && owner.deletion_timestamp.is_none()
@@ -66,6 +64,18 @@ pub async fn claim<K: Resource, C: Resource + Clone>(
     candidates: &[Arc<C>],
     api: &Api<C>,
 ) -> Result<Vec<Arc<C>>, Error> {
+    claim_adopting(owner, selector, candidates, api, |_| {}).await
+}
+
+/// [`claim`], with `on_adopt` changing each adopted child in the same write that adopts
+/// it (the Job controller adds its tracking finalizer so).
+pub async fn claim_adopting<K: Resource, C: Resource + Clone>(
+    owner: &K,
+    selector: &Selector,
+    candidates: &[Arc<C>],
+    api: &Api<C>,
+    on_adopt: impl Fn(&mut C),
+) -> Result<Vec<Arc<C>>, Error> {
     let mut owned = Vec::with_capacity(candidates.len());
     let mut may_adopt: Option<bool> = None;
     for child in candidates {
@@ -96,6 +106,7 @@ pub async fn claim<K: Resource, C: Resource + Clone>(
                     .meta_mut()
                     .owner_references
                     .push(controller_ref(owner));
+                on_adopt(&mut adopted);
                 match api.replace(child.meta().name_str(), &adopted).await {
                     Ok(now) => owned.push(now),
                     Err(Error::NotFound { .. }) => {}
@@ -163,6 +174,13 @@ mod tests {
         let mut deleting = child("web", None);
         deleting.metadata.deletion_timestamp = Some(Time::epoch());
         assert_eq!(d(&deleting), Claimed::Ignore);
+        let mut leaving = child("db", Some("me"));
+        leaving.metadata.deletion_timestamp = Some(Time::epoch());
+        assert_eq!(
+            d(&leaving),
+            Claimed::Release,
+            "released even while being deleted"
+        );
         let mut gone = owner();
         gone.metadata.deletion_timestamp = Some(Time::epoch());
         assert_eq!(

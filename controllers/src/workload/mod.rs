@@ -13,7 +13,7 @@ pub mod status;
 pub mod template;
 
 pub use batch::{slow_start_batch, slow_start_batches};
-pub use claim::{Claimed, claim, claim_decision};
+pub use claim::{Claimed, claim, claim_adopting, claim_decision};
 pub use node_fit::{matches_required_affinity, tolerates, untolerated_taint};
 pub use owner::{controller_ref, is_controlled_by};
 pub use pods::{

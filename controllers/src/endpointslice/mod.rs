@@ -290,22 +290,17 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             .iter()
             .position(|s| s.address_type == content.address_type)
             .map(|i| unused.remove(i));
-        match reuse {
-            Some(old) => {
-                let mut next = (*old).clone();
-                next.metadata.labels.clone_from(&labels);
-                next.ports = content.ports;
-                next.endpoints = content.endpoints;
-                let written = api.replace(old.metadata.name_str(), &next).await?;
-                ctx.wrote(&key, &written, false);
-            }
-            None => {
-                let written = api
-                    .create(&new_slice(&svc, labels.clone(), content))
-                    .await?;
-                ctx.wrote(&key, &written, false);
-            }
-        }
+        let written = if let Some(old) = reuse {
+            let mut next = (*old).clone();
+            next.metadata.labels.clone_from(&labels);
+            next.ports = content.ports;
+            next.endpoints = content.endpoints;
+            api.replace(old.metadata.name_str(), &next).await?
+        } else {
+            api.create(&new_slice(&svc, labels.clone(), content))
+                .await?
+        };
+        ctx.wrote(&key, &written, false);
     }
     for old in unused {
         match api

@@ -12,11 +12,14 @@
 //! ```
 
 use std::fmt;
+use std::sync::Arc;
 
 use futures::future::BoxFuture;
 use keel_core::client::Client;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+
+use crate::runtime::{LeaderElector, LeaderHandle, LeaseConfig};
 
 /// The signal a managed controller stops on: [`wait`](Self::wait) completes when the
 /// manager shuts down. Cheap to clone.
@@ -47,6 +50,7 @@ impl Shutdown {
 }
 
 /// A controller a [`ControllerManager`] can run: Keel's built-in ones and users' own.
+/// A value holds the controller's settings; each [`run`](Self::run) starts it afresh.
 pub trait ManagedController: Send + 'static {
     /// The controller's name (`replicaset`, `deployment`, …), unique in a manager.
     fn name(&self) -> &str;
@@ -96,18 +100,24 @@ pub struct UnknownController {
     pub name: String,
 }
 
+/// Makes a fresh copy of a controller (controllers restart when leadership returns).
+type Factory = Arc<dyn Fn() -> Box<dyn ManagedController> + Send + Sync>;
+
 /// Runs a set of controllers; build it with [`new`](Self::new) and
 /// [`with_all`](Self::with_all) / [`with`](Self::with) /
-/// [`with_controller`](Self::with_controller), then [`start`](Self::start) it.
+/// [`with_controller`](Self::with_controller), optionally
+/// [`leader_election`](Self::leader_election), then [`start`](Self::start) it.
 pub struct ControllerManager {
     client: Client,
-    controllers: Vec<Box<dyn ManagedController>>,
+    controllers: Vec<(String, Factory)>,
+    lease: Option<LeaseConfig>,
 }
 
 impl fmt::Debug for ControllerManager {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ControllerManager")
             .field("controllers", &self.names())
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
@@ -118,7 +128,20 @@ impl ControllerManager {
         ControllerManager {
             client,
             controllers: Vec::new(),
+            lease: None,
         }
+    }
+
+    fn add_built_in(&mut self, name: &str) -> bool {
+        if built_in(name).is_none() {
+            return false;
+        }
+        let owned = name.to_owned();
+        self.controllers.push((
+            name.to_owned(),
+            Arc::new(move || built_in(&owned).unwrap_or_else(|| unreachable!("checked above"))),
+        ));
+        true
     }
 
     /// Adds every built-in controller not added yet ([`BUILT_IN`]).
@@ -126,7 +149,7 @@ impl ControllerManager {
     pub fn with_all(mut self) -> Self {
         for name in BUILT_IN {
             if !self.has(name) {
-                self.controllers.extend(built_in(name));
+                self.add_built_in(name);
             }
         }
         self
@@ -134,11 +157,10 @@ impl ControllerManager {
 
     /// Adds the built-in controller `name` (a no-op if it is already added).
     pub fn with(mut self, name: &str) -> Result<Self, UnknownController> {
-        if !self.has(name) {
-            let c = built_in(name).ok_or_else(|| UnknownController {
+        if !self.has(name) && !self.add_built_in(name) {
+            return Err(UnknownController {
                 name: name.to_owned(),
-            })?;
-            self.controllers.push(c);
+            });
         }
         Ok(self)
     }
@@ -146,61 +168,134 @@ impl ControllerManager {
     /// Adds a controller value: a built-in one with non-default settings, or a user's
     /// own. It replaces an added controller of the same name.
     #[must_use]
-    pub fn with_controller(mut self, controller: impl ManagedController) -> Self {
-        self.controllers.retain(|c| c.name() != controller.name());
-        self.controllers.push(Box::new(controller));
+    pub fn with_controller<C: ManagedController + Clone + Sync>(mut self, controller: C) -> Self {
+        let name = controller.name().to_owned();
+        self.controllers.retain(|(n, _)| *n != name);
+        self.controllers
+            .push((name, Arc::new(move || Box::new(controller.clone()))));
+        self
+    }
+
+    /// Runs the controllers only while this manager holds the lease `config` names
+    /// (kube-controller-manager's `--leader-elect`): several managers of one cluster
+    /// then never act at once. Losing the lease stops the controllers; regaining it
+    /// starts them afresh.
+    #[must_use]
+    pub fn leader_election(mut self, config: LeaseConfig) -> Self {
+        self.lease = Some(config);
         self
     }
 
     /// The names of the controllers added, in start order.
     pub fn names(&self) -> Vec<String> {
-        self.controllers
-            .iter()
-            .map(|c| c.name().to_owned())
-            .collect()
+        self.controllers.iter().map(|(n, _)| n.clone()).collect()
     }
 
     fn has(&self, name: &str) -> bool {
-        self.controllers.iter().any(|c| c.name() == name)
+        self.controllers.iter().any(|(n, _)| n == name)
     }
 
-    /// Starts every controller on the current tokio runtime.
+    /// Starts the controllers (at once, or once the lease is held) on the current
+    /// tokio runtime.
     pub fn start(self) -> ManagerHandle {
-        let (stop, shutdown) = Shutdown::new();
+        let (stop, stopped) = watch::channel(false);
         let names = self.names();
-        let mut tasks = JoinSet::new();
-        for c in self.controllers {
-            tasks.spawn(c.run(self.client.clone(), shutdown.clone()));
+        let leader = self
+            .lease
+            .map(|config| LeaderElector::new(&self.client, config).start());
+        let factories: Vec<Factory> = self.controllers.into_iter().map(|(_, f)| f).collect();
+        let mut task = JoinSet::new();
+        task.spawn(supervise(self.client, factories, leader.clone(), stopped));
+        ManagerHandle {
+            stop,
+            task,
+            names,
+            leader,
         }
-        ManagerHandle { stop, tasks, names }
     }
 }
 
-/// The running controllers of a [`ControllerManager`]. Dropping it aborts them;
-/// [`shutdown`](Self::shutdown) stops them gracefully.
-#[derive(Debug)]
-pub struct ManagerHandle {
-    stop: watch::Sender<bool>,
-    tasks: JoinSet<()>,
-    names: Vec<String>,
-}
-
-impl ManagerHandle {
-    /// The names of the running controllers.
-    pub fn names(&self) -> &[String] {
-        &self.names
-    }
-
-    /// Stops every controller: no new reconciles start, running ones finish.
-    pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        while let Some(done) = self.tasks.join_next().await {
+/// Runs the controllers while leading (always, without an election) until stopped.
+async fn supervise(
+    client: Client,
+    factories: Vec<Factory>,
+    leader: Option<LeaderHandle>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        if let Some(l) = &leader {
+            tokio::select! {
+                () = l.wait_leading() => {}
+                _ = stopped.wait_for(|s| *s) => break,
+            }
+        }
+        let (stop_controllers, shutdown) = Shutdown::new();
+        let mut running = JoinSet::new();
+        for make in &factories {
+            running.spawn(make().run(client.clone(), shutdown.clone()));
+        }
+        let lost = async {
+            match &leader {
+                Some(l) => l.wait_not_leading().await,
+                None => futures::future::pending().await,
+            }
+        };
+        let asked = tokio::select! {
+            _ = stopped.wait_for(|s| *s) => true,
+            () = lost => false,
+        };
+        if !asked {
+            tracing::warn!("lost the controller-manager lease; stopping the controllers");
+        }
+        let _ = stop_controllers.send(true);
+        while let Some(done) = running.join_next().await {
             if let Err(e) = done
                 && e.is_panic()
             {
                 tracing::error!("a controller panicked while shutting down");
             }
         }
+        if asked {
+            break;
+        }
+    }
+    if let Some(l) = leader {
+        l.stop().await;
+    }
+}
+
+/// The running controllers of a [`ControllerManager`]. Dropping it aborts them;
+/// [`shutdown`](Self::shutdown) stops them gracefully (and releases the lease).
+#[derive(Debug)]
+pub struct ManagerHandle {
+    stop: watch::Sender<bool>,
+    task: JoinSet<()>,
+    names: Vec<String>,
+    leader: Option<LeaderHandle>,
+}
+
+impl ManagerHandle {
+    /// The names of the controllers.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Whether the controllers run: always without leader election, while the lease is
+    /// held with it.
+    pub fn is_leader(&self) -> bool {
+        self.leader.as_ref().is_none_or(LeaderHandle::is_leader)
+    }
+
+    /// The election, when the manager runs with [`ControllerManager::leader_election`].
+    pub fn leader(&self) -> Option<&LeaderHandle> {
+        self.leader.as_ref()
+    }
+
+    /// Stops every controller: no new reconciles start, running ones finish; a held
+    /// lease is released.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.task.join_next().await.is_some() {}
     }
 }
 

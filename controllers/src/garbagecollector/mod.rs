@@ -42,7 +42,7 @@ pub const BY_OWNER_UID: &str = "owner-uid";
 /// Index of owners by their own uid.
 pub const BY_UID: &str = "uid";
 
-type Spawn = Box<dyn Fn(&Client, &Signals, &Shutdown, &mut JoinSet<()>) + Send>;
+type Spawn = std::sync::Arc<dyn Fn(&Client, &Signals, &Shutdown, &mut JoinSet<()>) + Send + Sync>;
 
 /// What dependents and owners tell each other: "look at the objects referencing (or
 /// referenced by) this uid".
@@ -71,6 +71,7 @@ impl Signals {
 }
 
 /// The garbage collector, for the kinds added (see the module documentation).
+#[derive(Clone)]
 pub struct GarbageCollector {
     kinds: Vec<(&'static str, bool, Spawn)>,
 }
@@ -123,7 +124,7 @@ impl GarbageCollector {
             self.kinds.push((
                 K::KIND,
                 true,
-                Box::new(|client, signals, shutdown, tasks| {
+                std::sync::Arc::new(|client, signals, shutdown, tasks| {
                     tasks.spawn(dependents::run::<K>(
                         client.clone(),
                         signals.clone(),
@@ -143,7 +144,7 @@ impl GarbageCollector {
             self.kinds.push((
                 K::KIND,
                 false,
-                Box::new(|client, signals, shutdown, tasks| {
+                std::sync::Arc::new(|client, signals, shutdown, tasks| {
                     tasks.spawn(owners::run::<K>(
                         client.clone(),
                         signals.clone(),

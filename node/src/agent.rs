@@ -48,6 +48,10 @@ struct Tracked {
     state: Option<ContainerState>,
     /// The current instance's probes.
     probes: ProbeState,
+    /// Failed pulls of the image in a row (the image pull backoff doubles with them).
+    pull_failures: u32,
+    /// No pull is tried again before this.
+    pull_retry_at: Option<Instant>,
 }
 
 /// What runs for one pod.
@@ -627,6 +631,9 @@ async fn read_state(shared: &Shared, t: &Tracked) -> Option<ContainerState> {
         .map(|s| s.state)
 }
 
+/// How soon after a failed pull the status shows `ImagePullBackOff`.
+const PULL_STATUS_DELAY: Duration = Duration::from_secs(1);
+
 /// Starts attempt `attempt` of `c`; its state after, and when to retry if it waits.
 async fn start_and_read(
     shared: &Shared,
@@ -638,10 +645,15 @@ async fn start_and_read(
 ) -> (Option<ContainerState>, Option<Duration>) {
     start(shared, pod, place, c, t, attempt).await;
     let state = read_state(shared, t).await;
-    let retry = t
-        .waiting
-        .is_some()
-        .then(|| shared.config.backoff(t.backoff_level.max(1)));
+    let retry = match (&t.waiting, t.pull_retry_at) {
+        // Shortly after a failed pull, the status turns to ImagePullBackOff.
+        (Some((reason, _)), Some(at)) if reason == "ErrImagePull" => Some(
+            at.saturating_duration_since(Instant::now())
+                .min(PULL_STATUS_DELAY),
+        ),
+        (Some(_), _) => Some(shared.config.backoff(t.backoff_level.max(1))),
+        (None, _) => None,
+    };
     (state, retry)
 }
 
@@ -677,9 +689,14 @@ async fn start(
         }
     };
     if let Err(e) = shared.runtime.pull_image(&image).await {
+        // Kubernetes' image pull backoff: 10 s doubling up to 5 min between attempts.
+        t.pull_failures += 1;
+        t.pull_retry_at = Some(Instant::now() + shared.config.backoff(t.pull_failures));
         t.waiting = Some(("ErrImagePull".into(), e.to_string()));
         return;
     }
+    t.pull_failures = 0;
+    t.pull_retry_at = None;
     let pod_ip = network
         .and_then(|n| n.ips().first().cloned())
         .unwrap_or_default();
@@ -770,6 +787,17 @@ async fn drive_inner(
     let t = pr.containers.entry(c.name.clone()).or_default();
     let current = read_state(shared, t).await;
     match current {
+        None if t.pull_retry_at.is_some_and(|at| Instant::now() < at) => {
+            let at = t.pull_retry_at.unwrap_or_else(Instant::now);
+            t.waiting = Some((
+                "ImagePullBackOff".into(),
+                format!(
+                    "Back-off pulling image \"{}\"",
+                    c.image.as_deref().unwrap_or("")
+                ),
+            ));
+            (None, Some(at.saturating_duration_since(Instant::now())))
+        }
         None => {
             let attempt =
                 if t.id.is_some() || t.restarts > 0 || t.last.is_some() || t.waiting.is_some() {

@@ -790,3 +790,76 @@ async fn sidecars_start_first_keep_running_and_restart() {
     assert_eq!(phase(Some(&p)), "Running");
     handle.shutdown().await;
 }
+
+/// The waiting reason of pod `name`'s first container, if it waits.
+fn waiting_reason(p: Option<&Pod>) -> Option<String> {
+    p?.status
+        .as_ref()?
+        .container_statuses
+        .first()?
+        .state
+        .as_ref()?
+        .waiting
+        .as_ref()?
+        .reason
+        .clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn failing_image_pulls_back_off_doubling_and_recover() {
+    let client = Client::in_memory();
+    let runtime = SimRuntime::new();
+    runtime.fail_pulls("app:1");
+    let handle = agent(&client, &runtime).await;
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    let version = pods
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version;
+    pods.create(&pod("web", json!({}))).await.unwrap();
+    let start = tokio::time::Instant::now();
+    // Every status the agent writes, in order: each failed attempt shows ErrImagePull,
+    // and the wait until the next shows ImagePullBackOff.
+    let mut events = pods
+        .watch(&ListParams::default(), version.as_deref().unwrap_or("0"))
+        .await
+        .unwrap();
+    let mut attempts: Vec<u64> = Vec::new();
+    let mut backing_off = false;
+    while attempts.len() < 5 {
+        let Some(Ok(keel_core::client::WatchEvent::Modified(p))) = events.next().await else {
+            continue;
+        };
+        match waiting_reason(Some(&p)).as_deref() {
+            Some("ErrImagePull") if attempts.last() != Some(&start.elapsed().as_secs()) => {
+                attempts.push(start.elapsed().as_secs());
+            }
+            Some("ImagePullBackOff") => {
+                let w = p.status.as_ref().unwrap().container_statuses[0]
+                    .state
+                    .clone()
+                    .unwrap()
+                    .waiting
+                    .unwrap();
+                assert_eq!(
+                    w.message.as_deref(),
+                    Some("Back-off pulling image \"app:1\"")
+                );
+                backing_off = true;
+            }
+            _ => {}
+        }
+    }
+    assert!(backing_off);
+    assert_eq!(
+        attempts,
+        [0, 10, 30, 70, 150],
+        "10 s doubling between attempts"
+    );
+    // Once the image can be pulled, the next attempt starts the container.
+    runtime.allow_pulls("app:1");
+    until(&client, "web", |p| phase(p) == "Running").await;
+    handle.shutdown().await;
+}

@@ -18,10 +18,13 @@ use crate::workload::history::{
 };
 
 /// The name of the revision of `set`'s current template: `<set>-<hash>`, the hash
-/// taken over the template patch and `status.collisionCount`.
+/// taken over the template patch and `status.collisionCount` (0 when unset).
 pub fn update_revision_name(set: &StatefulSet) -> String {
     let collisions = set.status.as_ref().and_then(|s| s.collision_count);
-    let hash = revision_hash(&template_patch(&set.spec.template), collisions);
+    let hash = revision_hash(
+        &template_patch(&set.spec.template),
+        Some(collisions.unwrap_or(0)),
+    );
     revision_name(set.metadata.name_str(), &hash)
 }
 

@@ -15,9 +15,9 @@ use keel_controllers::statefulset::{
 };
 use keel_controllers::workload::history::HASH_LABEL;
 use keel_core::api::{
-    ControllerRevision, Event, PersistentVolumeClaim, Pod, RollingUpdateStatefulSetStrategy, StatefulSet,
-    StatefulSetOrdinals, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
-    StatefulSetUpdateStrategy, VolumeResourceRequirements,
+    ControllerRevision, Event, PersistentVolumeClaim, Pod, RollingUpdateStatefulSetStrategy,
+    StatefulSet, StatefulSetOrdinals, StatefulSetPersistentVolumeClaimRetentionPolicy,
+    StatefulSetSpec, StatefulSetUpdateStrategy, VolumeResourceRequirements,
 };
 use keel_core::client::{Api, Client, DeleteParams, ListParams};
 use keel_core::meta::ObjectMeta;
@@ -669,7 +669,10 @@ async fn a_restarted_controller_recreates_pods_below_the_partition_from_the_stor
         ..
     } = cluster();
     let _kubelet = kubelet(client.clone());
-    let set = sets.create(&partitioned(stateful_set("web", 3), 2)).await.unwrap();
+    let set = sets
+        .create(&partitioned(stateful_set("web", 3), 2))
+        .await
+        .unwrap();
     wait_for(&pods, "three ready pods", |p| {
         live(p).iter().filter(|p| p.is_ready()).count() == 3
     })
@@ -709,7 +712,9 @@ async fn a_restarted_controller_recreates_pods_below_the_partition_from_the_stor
         .unwrap()
         .start();
     let before = pods.get("web-0").await.unwrap().metadata.uid.clone();
-    pods.delete("web-0", &DeleteParams::default()).await.unwrap();
+    pods.delete("web-0", &DeleteParams::default())
+        .await
+        .unwrap();
     let now = wait_for(&pods, "web-0 back", |p| {
         find(p, "web-0").is_some_and(|q| q.metadata.uid != before && q.is_ready())
     })
@@ -766,8 +771,10 @@ async fn old_revisions_beyond_the_history_limit_are_deleted_and_rollbacks_reuse_
 async fn a_hash_collision_raises_the_collision_count() {
     let c = cluster();
     let set = stateful_set("web", 1);
-    // Another revision already holds the name the set's template hashes to.
-    let taken = update_revision_name(&set);
+    // Another revision already holds the name the set's (defaulted) template hashes to.
+    let mut defaulted = set.clone();
+    keel_core::Resource::apply_defaults(&mut defaulted);
+    let taken = update_revision_name(&defaulted);
     let squatter = ControllerRevision {
         metadata: meta(&taken),
         data: serde_json::json!({"other": true}),
@@ -788,7 +795,10 @@ async fn a_hash_collision_raises_the_collision_count() {
     assert_ne!(name, taken);
     assert_eq!(name, update_revision_name(&sts));
     let pods = wait_for(&c.pods, "web-0", |p| find(p, "web-0").is_some()).await;
-    assert_eq!(find(&pods, "web-0").unwrap().metadata.labels[REVISION_LABEL], name);
+    assert_eq!(
+        find(&pods, "web-0").unwrap().metadata.labels[REVISION_LABEL],
+        name
+    );
     assert_eq!(revs.get(&taken).await.unwrap().data, squatter.data);
     c.manager.shutdown().await;
 }

@@ -24,8 +24,8 @@ mod owners;
 use futures::future::BoxFuture;
 use keel_core::Resource;
 use keel_core::api::{
-    ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, PersistentVolumeClaim, Pod, ReplicaSet,
-    Service, StatefulSet,
+    ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, PersistentVolumeClaim,
+    Pod, ReplicaSet, Service, StatefulSet,
 };
 use keel_core::client::Client;
 use tokio::sync::broadcast;

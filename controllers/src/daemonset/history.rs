@@ -81,15 +81,14 @@ pub(super) async fn construct(
         }
     }
     let next = old.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
-    let current = match current.len() {
-        0 => snapshot(apis, ds, next).await?,
-        _ => {
-            let kept = dedup(apis, current, pods).await?;
-            if kept.revision < next {
-                renumber(apis.revisions, &kept, next).await?
-            } else {
-                kept
-            }
+    let current = if current.is_empty() {
+        snapshot(apis, ds, next).await?
+    } else {
+        let kept = dedup(apis, current, pods).await?;
+        if kept.revision < next {
+            renumber(apis.revisions, &kept, next).await?
+        } else {
+            kept
         }
     };
     Ok(History { current, old })

@@ -1,7 +1,7 @@
 //! The DaemonSet controller against the in-memory store, in virtual time: placement by
 //! nodeSelector, required node affinity and taints/tolerations; nodes joining, leaving
 //! and changing; failed and surplus pods; RollingUpdate (maxUnavailable, maxSurge) and
-//! OnDelete; status.
+//! OnDelete; status; ControllerRevision history and its limit.
 
 mod support;
 
@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicI32, Ordering};
 use keel_controllers::ControllerManager;
 use keel_controllers::daemonset::{CONTROLLER_REVISION_HASH, POD_TEMPLATE_GENERATION};
 use keel_core::api::{
-    Affinity, DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Event, Node, NodeAffinity,
-    NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, RollingUpdateDaemonSet, Taint,
-    Toleration,
+    Affinity, ControllerRevision, DaemonSet, DaemonSetSpec, DaemonSetUpdateStrategy, Event, Node,
+    NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod,
+    RollingUpdateDaemonSet, Taint, Toleration,
 };
 use keel_core::client::{Api, Client, DeleteParams, ListParams};
 use keel_core::intstr::IntOrString;
@@ -662,5 +662,88 @@ async fn a_pod_that_keeps_failing_is_replaced_with_back_off() {
     assert!(gaps[0] < std::time::Duration::from_secs(1), "{gaps:?}");
     assert!(gaps[1] >= std::time::Duration::from_secs(1), "{gaps:?}");
     assert!(gaps[2] >= std::time::Duration::from_secs(2), "{gaps:?}");
+    c.manager.shutdown().await;
+}
+
+/// The ControllerRevisions in the default namespace, oldest first.
+async fn revisions(client: &Client) -> Vec<Arc<ControllerRevision>> {
+    let api: Api<ControllerRevision> = Api::default_namespaced(client);
+    let mut revs = api.list(&ListParams::default()).await.unwrap().items;
+    revs.sort_by_key(|r| r.revision);
+    revs
+}
+
+async fn roll_to(c: &Cluster, image_name: &str, nodes: &[&str]) -> Vec<Arc<Pod>> {
+    let wanted = image_name.to_owned();
+    edit(&c.sets, "agent", move |d| {
+        d.spec.template.spec.containers[0].image = Some(wanted.clone());
+    })
+    .await;
+    wait_for(&c.pods, image_name, |p| {
+        let l = live(p);
+        l.len() == nodes.len()
+            && l.iter().all(|p| image(p) == image_name && p.is_ready())
+            && unavailable_nodes(p, "agent", nodes) == 0
+    })
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn revisions_are_kept_as_controller_revisions_within_the_history_limit() {
+    let names = ["n1", "n2"];
+    let c = cluster(names.iter().map(|n| node(n, &[])).collect()).await;
+    let mut ds = daemon_set("agent");
+    ds.spec.revision_history_limit = Some(1);
+    let created = c.sets.create(&ds).await.unwrap();
+    let pods = wait_for(&c.pods, "two ready pods", |p| {
+        unavailable_nodes(p, "agent", &names) == 0
+    })
+    .await;
+    let revs = revisions(&c.client).await;
+    assert_eq!(revs.len(), 1);
+    let hash = &revs[0].metadata.labels[CONTROLLER_REVISION_HASH];
+    assert_eq!(revs[0].metadata.name_str(), format!("agent-{hash}"));
+    assert_eq!(revs[0].revision, 1);
+    assert_eq!(revs[0].metadata.labels["app"], "agent");
+    assert_eq!(
+        revs[0].metadata.controller_owner().unwrap().uid,
+        created.metadata.uid.clone().unwrap()
+    );
+    assert!(
+        live(&pods)
+            .iter()
+            .all(|p| &p.metadata.labels[CONTROLLER_REVISION_HASH] == hash)
+    );
+
+    let pods = roll_to(&c, "agent:2", &names).await;
+    roll_to(&c, "agent:3", &names).await;
+    // agent:1 is beyond the limit and unused: deleted; agent:2 stays as the one old one.
+    let revs = wait_for(
+        &Api::<ControllerRevision>::default_namespaced(&c.client),
+        "agent:1 revision deleted",
+        |r| r.len() == 2,
+    )
+    .await;
+    let mut revs = revs;
+    revs.sort_by_key(|r| r.revision);
+    assert_eq!(
+        revs[0].metadata.labels[CONTROLLER_REVISION_HASH],
+        live(&pods)[0].metadata.labels[CONTROLLER_REVISION_HASH],
+        "the agent:2 revision is kept"
+    );
+    assert_eq!(revs.iter().map(|r| r.revision).collect::<Vec<_>>(), [2, 3]);
+
+    // Rolling back to agent:2 makes its revision the newest again.
+    let pods = roll_to(&c, "agent:2", &names).await;
+    let revs = revisions(&c.client).await;
+    assert_eq!(revs.len(), 2);
+    let newest = revs.last().unwrap();
+    assert_eq!(newest.revision, 4);
+    assert!(
+        live(&pods)
+            .iter()
+            .all(|p| p.metadata.labels[CONTROLLER_REVISION_HASH]
+                == newest.metadata.labels[CONTROLLER_REVISION_HASH])
+    );
     c.manager.shutdown().await;
 }

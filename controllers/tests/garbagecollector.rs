@@ -1,6 +1,7 @@
 //! The garbage collector with the workload controllers, in virtual time: background,
 //! foreground and orphan deletion of a Deployment's ReplicaSets and pods, and
-//! dependents with several owners.
+//! dependents with several owners; EndpointSlices and ControllerRevisions going with
+//! their owners.
 
 mod support;
 
@@ -234,6 +235,34 @@ async fn a_foreground_deletion_without_dependents_completes() {
         "kept with the foregroundDeletion finalizer"
     );
     wait_for(&pods, "pod gone", <[_]>::is_empty).await;
+    manager.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_deleted_stateful_set_takes_its_controller_revisions_along() {
+    let client = Client::in_memory();
+    let manager = ControllerManager::new(client.clone())
+        .with("statefulset")
+        .and_then(|m| m.with("garbagecollector"))
+        .unwrap()
+        .start();
+    let sets: Api<keel_core::api::StatefulSet> = Api::default_namespaced(&client);
+    let revisions: Api<keel_core::api::ControllerRevision> = Api::default_namespaced(&client);
+    let mut set = keel_core::api::StatefulSet {
+        metadata: meta("db"),
+        ..Default::default()
+    };
+    set.spec.selector = selector("db");
+    set.spec.template = template("db", "db:1");
+    set.spec.replicas = Some(0);
+    let created = sets.create(&set).await.unwrap();
+    let revs = wait_for(&revisions, "a revision", |r| r.len() == 1).await;
+    assert_eq!(
+        revs[0].metadata.controller_owner().unwrap().uid,
+        created.metadata.uid.clone().unwrap()
+    );
+    sets.delete("db", &DeleteParams::default()).await.unwrap();
+    wait_for(&revisions, "no revision", <[_]>::is_empty).await;
     manager.shutdown().await;
 }
 

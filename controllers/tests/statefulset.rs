@@ -1,7 +1,8 @@
 //! The StatefulSet controller against the in-memory store, in virtual time: stable
 //! names, identities and claims; OrderedReady and Parallel management; scale-down
 //! order; recreation of deleted and failed pods; RollingUpdate (reverse ordinal order,
-//! partition) and OnDelete; claim retention; status and revisions.
+//! partition) and OnDelete; claim retention; status and revisions; ControllerRevision
+//! history across a controller restart, its limit, rollbacks and hash collisions.
 
 mod support;
 
@@ -9,11 +10,14 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use keel_controllers::ControllerManager;
-use keel_controllers::statefulset::{POD_INDEX_LABEL, POD_NAME_LABEL, REVISION_LABEL};
+use keel_controllers::statefulset::{
+    POD_INDEX_LABEL, POD_NAME_LABEL, REVISION_LABEL, update_revision_name,
+};
+use keel_controllers::workload::history::HASH_LABEL;
 use keel_core::api::{
-    Event, PersistentVolumeClaim, Pod, RollingUpdateStatefulSetStrategy, StatefulSet,
-    StatefulSetOrdinals, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
-    StatefulSetUpdateStrategy, VolumeResourceRequirements,
+    ControllerRevision, Event, PersistentVolumeClaim, Pod, RollingUpdateStatefulSetStrategy,
+    StatefulSet, StatefulSetOrdinals, StatefulSetPersistentVolumeClaimRetentionPolicy,
+    StatefulSetSpec, StatefulSetUpdateStrategy, VolumeResourceRequirements,
 };
 use keel_core::client::{Api, Client, DeleteParams, ListParams};
 use keel_core::meta::ObjectMeta;
@@ -613,5 +617,188 @@ async fn adopts_a_matching_orphan_by_name_and_restores_its_identity() {
             .controller_owner()
             .is_none()
     );
+    c.manager.shutdown().await;
+}
+
+fn partitioned(mut set: StatefulSet, partition: i32) -> StatefulSet {
+    set.spec.update_strategy = Some(StatefulSetUpdateStrategy {
+        type_: Some("RollingUpdate".into()),
+        rolling_update: Some(RollingUpdateStatefulSetStrategy {
+            partition: Some(partition),
+            max_unavailable: None,
+        }),
+    });
+    set
+}
+
+/// The ControllerRevisions of the set, oldest first.
+async fn revisions(client: &Client) -> Vec<Arc<ControllerRevision>> {
+    let api: Api<ControllerRevision> = Api::default_namespaced(client);
+    let mut revs = api.list(&ListParams::default()).await.unwrap().items;
+    revs.sort_by_key(|r| r.revision);
+    revs
+}
+
+async fn set_image(sets: &Api<StatefulSet>, name: &str, image: &str) {
+    let image = image.to_owned();
+    edit(sets, name, move |s| {
+        s.spec.template.spec.containers[0].image = Some(image.clone());
+    })
+    .await;
+}
+
+async fn rolled_out(sets: &Api<StatefulSet>, name: &str, replicas: i32) -> Arc<StatefulSet> {
+    wait_for_object(sets, name, "rollout complete", |s| {
+        s.metadata.generation == s.status.as_ref().and_then(|s| s.observed_generation)
+            && s.status.as_ref().is_some_and(|s| {
+                s.updated_replicas == Some(replicas)
+                    && s.ready_replicas == Some(replicas)
+                    && s.current_revision == s.update_revision
+            })
+    })
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_restarted_controller_recreates_pods_below_the_partition_from_the_stored_revision() {
+    let Cluster {
+        client,
+        manager,
+        sets,
+        pods,
+        ..
+    } = cluster();
+    let _kubelet = kubelet(client.clone());
+    let set = sets
+        .create(&partitioned(stateful_set("web", 3), 2))
+        .await
+        .unwrap();
+    wait_for(&pods, "three ready pods", |p| {
+        live(p).iter().filter(|p| p.is_ready()).count() == 3
+    })
+    .await;
+    set_image(&sets, "web", "db:2").await;
+    let sts = wait_for_object(&sets, "web", "web-2 updated", |s| {
+        s.status
+            .as_ref()
+            .is_some_and(|s| s.updated_replicas == Some(1) && s.ready_replicas == Some(3))
+    })
+    .await;
+    let status = sts.status.clone().unwrap();
+    let (old, new) = (
+        status.current_revision.unwrap(),
+        status.update_revision.unwrap(),
+    );
+    assert_ne!(old, new);
+    let revs = revisions(&client).await;
+    let named: Vec<(&str, i64)> = revs
+        .iter()
+        .map(|r| (r.metadata.name_str(), r.revision))
+        .collect();
+    assert_eq!(named, [(old.as_str(), 1), (new.as_str(), 2)]);
+    for r in &revs {
+        assert_eq!(
+            r.metadata.controller_owner().unwrap().uid,
+            set.metadata.uid.clone().unwrap()
+        );
+        assert_eq!(r.metadata.labels["app"], "web");
+        assert!(r.metadata.labels.contains_key(HASH_LABEL));
+    }
+
+    // A new controller, with nothing in memory, picks the rollout up.
+    manager.shutdown().await;
+    let manager = ControllerManager::new(client.clone())
+        .with("statefulset")
+        .unwrap()
+        .start();
+    let before = pods.get("web-0").await.unwrap().metadata.uid.clone();
+    pods.delete("web-0", &DeleteParams::default())
+        .await
+        .unwrap();
+    let now = wait_for(&pods, "web-0 back", |p| {
+        find(p, "web-0").is_some_and(|q| q.metadata.uid != before && q.is_ready())
+    })
+    .await;
+    let web0 = find(&now, "web-0").unwrap();
+    assert_eq!(image(web0), "db:1", "the current revision's template");
+    assert_eq!(web0.metadata.labels[REVISION_LABEL], old);
+    assert_eq!(image(find(&now, "web-2").unwrap()), "db:2");
+    let status = sets.get("web").await.unwrap().status.clone().unwrap();
+    assert_eq!(status.current_revision.as_deref(), Some(old.as_str()));
+    assert_eq!(status.update_revision.as_deref(), Some(new.as_str()));
+    assert_eq!(revisions(&client).await.len(), 2, "no new revision");
+    manager.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn old_revisions_beyond_the_history_limit_are_deleted_and_rollbacks_reuse_theirs() {
+    let c = cluster();
+    let _kubelet = kubelet(c.client.clone());
+    let mut set = stateful_set("web", 1);
+    set.spec.revision_history_limit = Some(1);
+    c.sets.create(&set).await.unwrap();
+    let first = rolled_out(&c.sets, "web", 1).await;
+    let v1 = first.status.clone().unwrap().update_revision.unwrap();
+    let mut seen = vec![v1];
+    for image in ["db:2", "db:3", "db:4"] {
+        set_image(&c.sets, "web", image).await;
+        let s = rolled_out(&c.sets, "web", 1).await;
+        seen.push(s.status.clone().unwrap().update_revision.unwrap());
+    }
+    // Current (db:4) and one old revision (db:3) are kept; db:1 and db:2 are gone.
+    let revs = revisions(&c.client).await;
+    let names: Vec<&str> = revs.iter().map(|r| r.metadata.name_str()).collect();
+    assert_eq!(names, [seen[2].as_str(), seen[3].as_str()]);
+    assert_eq!(revs[1].revision, 4);
+
+    // Rolling back to db:3 renumbers its revision instead of making a new one.
+    set_image(&c.sets, "web", "db:3").await;
+    let s = rolled_out(&c.sets, "web", 1).await;
+    assert_eq!(
+        s.status.as_ref().unwrap().update_revision.as_deref(),
+        Some(seen[2].as_str())
+    );
+    let revs = revisions(&c.client).await;
+    let named: Vec<(&str, i64)> = revs
+        .iter()
+        .map(|r| (r.metadata.name_str(), r.revision))
+        .collect();
+    assert_eq!(named, [(seen[3].as_str(), 4), (seen[2].as_str(), 5)]);
+    c.manager.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hash_collision_raises_the_collision_count() {
+    let c = cluster();
+    let set = stateful_set("web", 1);
+    // Another revision already holds the name the set's (defaulted) template hashes to.
+    let mut defaulted = set.clone();
+    keel_core::Resource::apply_defaults(&mut defaulted);
+    let taken = update_revision_name(&defaulted);
+    let squatter = ControllerRevision {
+        metadata: meta(&taken),
+        data: serde_json::json!({"other": true}),
+        revision: 1,
+    };
+    let revs: Api<ControllerRevision> = Api::default_namespaced(&c.client);
+    revs.create(&squatter).await.unwrap();
+    c.sets.create(&set).await.unwrap();
+    let sts = wait_for_object(&c.sets, "web", "a revision", |s| {
+        s.status
+            .as_ref()
+            .is_some_and(|s| s.update_revision.is_some())
+    })
+    .await;
+    let status = sts.status.clone().unwrap();
+    assert_eq!(status.collision_count, Some(1));
+    let name = status.update_revision.unwrap();
+    assert_ne!(name, taken);
+    assert_eq!(name, update_revision_name(&sts));
+    let pods = wait_for(&c.pods, "web-0", |p| find(p, "web-0").is_some()).await;
+    assert_eq!(
+        find(&pods, "web-0").unwrap().metadata.labels[REVISION_LABEL],
+        name
+    );
+    assert_eq!(revs.get(&taken).await.unwrap().data, squatter.data);
     c.manager.shutdown().await;
 }

@@ -299,6 +299,37 @@ async fn jobs_get_a_generated_selector() {
 }
 
 #[tokio::test]
+async fn controller_revision_data_is_immutable_but_its_revision_may_change() {
+    use keel_core::api::ControllerRevision;
+    let client = Client::in_memory();
+    let revs: Api<ControllerRevision> = Api::namespaced(&client, "default");
+    let mut rev = ControllerRevision {
+        metadata: ObjectMeta::named("web-abc"),
+        data: json!({"spec": {"template": {"$patch": "replace"}}}),
+        revision: 1,
+    };
+    let missing = ControllerRevision {
+        data: serde_json::Value::Null,
+        ..rev.clone()
+    };
+    let err = revs.create(&missing).await.unwrap_err();
+    assert!(err.to_string().contains("data"), "{err}");
+    let created = revs.create(&rev).await.unwrap();
+    rev = (*created).clone();
+    rev.revision = 4;
+    let moved = revs.replace("web-abc", &rev).await.unwrap();
+    assert_eq!(moved.revision, 4);
+    let mut changed = (*moved).clone();
+    changed.data = json!({"spec": {}});
+    let err = revs.replace("web-abc", &changed).await.unwrap_err();
+    assert!(
+        err.to_string().contains("data") && err.to_string().contains("immutable"),
+        "{err}"
+    );
+    assert_eq!(revs.get("web-abc").await.unwrap().data, created.data);
+}
+
+#[tokio::test]
 async fn clones_of_a_client_share_one_value_per_type() {
     #[derive(Default)]
     struct Counter(std::sync::atomic::AtomicUsize);

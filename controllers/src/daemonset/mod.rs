@@ -10,11 +10,15 @@
 //! deleted with back-off and so recreated, and pods on nodes that stop qualifying or
 //! disappear deleted. Updates follow `RollingUpdate` (`maxUnavailable`, `maxSurge`) or
 //! `OnDelete`; pods carry the `controller-revision-hash` and
-//! `pod-template-generation` labels. [`Expectations`] guard against acting on a stale
+//! `pod-template-generation` labels. Each template run is kept as a
+//! [`ControllerRevision`] `<set>-<hash>` owned by the set, labelled
+//! `controller-revision-hash` with the hash its pods carry; old revisions no pod runs
+//! are deleted, oldest first, beyond `revisionHistoryLimit` (default 10). [`Expectations`] guard against acting on a stale
 //! cache, and `status` counts nodes scheduled, misscheduled, ready, available and
 //! updated.
 
 mod backoff;
+mod history;
 mod manage;
 pub mod placement;
 mod revision;
@@ -27,7 +31,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use keel_core::Error;
-use keel_core::api::{DaemonSet, Node, Pod};
+use keel_core::api::{ControllerRevision, DaemonSet, Node, Pod};
 use keel_core::client::{Api, Client};
 
 use crate::manager::{ManagedController, Shutdown};
@@ -81,6 +85,7 @@ impl DaemonSetController {
         let sets = informers.cache::<DaemonSet>();
         let pods = informers.cache::<Pod>();
         let nodes = informers.cache::<Node>();
+        let history = informers.cache::<ControllerRevision>();
         let (orphan_sets, node_sets) = (sets.clone(), sets.clone());
         let controller = Controller::new(
             Api::<DaemonSet>::all(&client),
@@ -90,6 +95,7 @@ impl DaemonSetController {
                 .informers(informers),
         )
         .owns::<Pod>()
+        .owns::<ControllerRevision>()
         .watches::<Pod, _>(move |pod| sets_selecting_orphan(&orphan_sets, pod))
         .watches::<Node, _>(move |_node| {
             node_sets
@@ -105,6 +111,7 @@ impl DaemonSetController {
             sets,
             pods,
             nodes,
+            history,
             expectations: Expectations::new(),
             backoff: FailedPodBackoff::default(),
         });
@@ -131,6 +138,7 @@ struct Ctx {
     sets: Cache<DaemonSet>,
     pods: Cache<Pod>,
     nodes: Cache<Node>,
+    history: Cache<ControllerRevision>,
     expectations: Expectations<ObjectRef>,
     recorder: Recorder,
     backoff: FailedPodBackoff,
@@ -236,7 +244,17 @@ async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
     let pods = claim(&*ds, &selector, &candidates, &pod_api).await?;
     let mut nodes = ctx.nodes.list();
     nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-    let revision = Revision::of(&ds);
+    let rev_api: Api<ControllerRevision> = Api::namespaced(&ctx.client, &ns);
+    let mut owned = ctx.history.by_index(BY_CONTROLLER_UID, uid);
+    owned.extend(ctx.history.by_index(ORPHANS_BY_NAMESPACE, &ns));
+    let owned = claim(&*ds, &selector, &owned, &rev_api).await?;
+    let apis = history::Apis {
+        revisions: &rev_api,
+        pods: &pod_api,
+        sets: &Api::namespaced(&ctx.client, &ns),
+    };
+    let history = history::construct(&apis, &ds, owned, &pods).await?;
+    let revision = Revision::of(&ds, history.hash());
     let now = ctx.client.clock().now();
     let by_node = manage::group_by_node(&pods);
 
@@ -267,6 +285,9 @@ async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
                 }
                 Err(msg) => tracing::warn!(daemonset = %key, %msg, "bad rolling update"),
             }
+        }
+        if result.is_ok() && ctx.expectations.satisfied(&key) {
+            result = history::cleanup(&rev_api, &ds, history.old, &pods).await;
         }
     }
     let next = status::compute(&ds, &nodes, &by_node, &revision, observed, &now);

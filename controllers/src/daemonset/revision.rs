@@ -5,7 +5,6 @@
 use keel_core::api::{DaemonSet, Pod, PodTemplateSpec};
 
 use super::placement::add_daemon_tolerations;
-use crate::workload::template_hash;
 
 /// The label holding the hash of the template a pod was made from.
 pub const CONTROLLER_REVISION_HASH: &str = "controller-revision-hash";
@@ -18,16 +17,16 @@ pub const TEMPLATE_GENERATION_ANNOTATION: &str = "deprecated.daemonset.template.
 /// What makes a daemon pod current.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Revision {
-    /// The template's hash (with the collision count).
+    /// The hash of the current ControllerRevision (the template's, with the collision
+    /// count).
     pub hash: String,
     /// The template generation, if known.
     pub generation: Option<String>,
 }
 
 impl Revision {
-    /// The revision of `ds`'s current template.
-    pub(super) fn of(ds: &DaemonSet) -> Revision {
-        let collisions = ds.status.as_ref().and_then(|s| s.collision_count);
+    /// The revision of `ds`'s current template, whose ControllerRevision has `hash`.
+    pub(super) fn of(ds: &DaemonSet, hash: &str) -> Revision {
         let generation = ds
             .metadata
             .annotations
@@ -35,7 +34,7 @@ impl Revision {
             .cloned()
             .or_else(|| ds.metadata.generation.map(|g| g.to_string()));
         Revision {
-            hash: template_hash(&ds.spec.template, collisions),
+            hash: hash.to_owned(),
             generation,
         }
     }
@@ -166,10 +165,10 @@ mod tests {
     #[test]
     fn pods_are_updated_by_hash_or_generation() {
         let d = ds(None, None);
-        let rev = Revision::of(&d);
+        let rev = Revision::of(&d, "h1");
         assert_eq!(rev.generation.as_deref(), Some("3"));
         let t = rev.pod_template(&d);
-        assert_eq!(t.metadata.labels[CONTROLLER_REVISION_HASH], rev.hash);
+        assert_eq!(t.metadata.labels[CONTROLLER_REVISION_HASH], "h1");
         assert_eq!(t.metadata.labels[POD_TEMPLATE_GENERATION], "3");
         assert_eq!(t.spec.tolerations.len(), 6);
         let pod = |labels: &[(&str, &str)]| {

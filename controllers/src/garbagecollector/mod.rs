@@ -11,7 +11,7 @@
 //! until none of its dependents that block owner deletion is left.
 //!
 //! The collector watches the kinds given to it: by default the built-in workload kinds
-//! (Pod, ReplicaSet, Job, PersistentVolumeClaim and EndpointSlice as dependents, and so
+//! (Pod, ReplicaSet, Job, PersistentVolumeClaim, EndpointSlice and ControllerRevision as dependents, and so
 //! also owners; Deployment, DaemonSet, StatefulSet, CronJob and Service as owners). Add users' kinds
 //! with [`GarbageCollector::dependent`] and [`GarbageCollector::owner`]; owners of any
 //! registered kind are looked up by kind, so a dependent of a custom kind is collected
@@ -24,8 +24,8 @@ mod owners;
 use futures::future::BoxFuture;
 use keel_core::Resource;
 use keel_core::api::{
-    CronJob, DaemonSet, Deployment, EndpointSlice, Job, PersistentVolumeClaim, Pod, ReplicaSet,
-    Service, StatefulSet,
+    ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, PersistentVolumeClaim,
+    Pod, ReplicaSet, Service, StatefulSet,
 };
 use keel_core::client::Client;
 use tokio::sync::broadcast;
@@ -99,6 +99,7 @@ impl Default for GarbageCollector {
             .dependent::<Job>()
             .dependent::<PersistentVolumeClaim>()
             .dependent::<EndpointSlice>()
+            .dependent::<ControllerRevision>()
             .owner::<Deployment>()
             .owner::<ReplicaSet>()
             .owner::<DaemonSet>()

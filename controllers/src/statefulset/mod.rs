@@ -15,10 +15,13 @@
 //! ready, available, current and updated pods and moves `currentRevision` to
 //! `updateRevision` when a rollout completes.
 //!
-//! Revisions are named `<set>-<hash>` as Kubernetes' ControllerRevisions, but Keel has
-//! no ControllerRevision kind: the templates of past revisions are remembered in
-//! memory only, so a controller restarted mid-rollout recreates pods
-//! below the partition from the update template.
+//! Revisions are [`ControllerRevision`]s as in Kubernetes: `<set>-<hash>`, owned by the
+//! set, labelled with the template's labels and `controller.kubernetes.io/hash`,
+//! numbered by `revision`; `status.currentRevision` and `status.updateRevision` name
+//! them and `status.collisionCount` is raised on a hash collision. Pods below the
+//! partition are created from the current revision's stored template, also after a
+//! controller restart. Revisions no pod runs, other than the current and the update
+//! one, are deleted oldest first beyond `revisionHistoryLimit` (default 10).
 //!
 //! Retention: `persistentVolumeClaimRetentionPolicy` `Retain` (the default) leaves
 //! claims alone. `Delete` is carried out by this controller directly rather than
@@ -37,7 +40,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use keel_core::Error;
-use keel_core::api::{PersistentVolumeClaim, Pod, StatefulSet};
+use keel_core::api::{ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet};
 use keel_core::client::{Api, Client};
 
 use crate::manager::{ManagedController, Shutdown};
@@ -46,6 +49,7 @@ use crate::runtime::{
     Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, WorkQueue,
     is_owner_kind,
 };
+use crate::workload::history::sort_revisions;
 use crate::workload::{claim, until_next_available};
 
 pub use identity::{
@@ -83,6 +87,7 @@ impl StatefulSetController {
         let sets = informers.cache::<StatefulSet>();
         let pods = informers.cache::<Pod>();
         let claims = informers.cache::<PersistentVolumeClaim>();
+        let history = informers.cache::<ControllerRevision>();
         let orphan_sets = sets.clone();
         let controller = Controller::new(
             Api::<StatefulSet>::all(&client),
@@ -92,6 +97,7 @@ impl StatefulSetController {
                 .informers(informers),
         )
         .owns::<Pod>()
+        .owns::<ControllerRevision>()
         .watches::<Pod, _>(move |pod| sets_selecting_orphan(&orphan_sets, pod))
         .graceful_shutdown_on(shutdown.wait());
         let ctx = Arc::new(Ctx {
@@ -101,7 +107,7 @@ impl StatefulSetController {
             pods,
             claims,
             expectations: Expectations::new(),
-            history: revision::History::default(),
+            history,
         });
         let observer = tokio::spawn(observe(ctx.clone(), controller.queue()));
         controller
@@ -128,7 +134,7 @@ struct Ctx {
     claims: Cache<PersistentVolumeClaim>,
     expectations: Expectations<ObjectRef>,
     recorder: Recorder,
-    history: revision::History,
+    history: Cache<ControllerRevision>,
 }
 
 /// Whether an orphan may be adopted by `set`: its labels match and its name is one of
@@ -167,7 +173,7 @@ fn owner_key(pod: &Pod) -> Option<ObjectRef> {
 }
 
 /// Feeds creation expectations from the pod cache; cleans up after deleted sets
-/// (expectations, remembered revisions, claims under `whenDeleted: Delete`).
+/// (expectations, claims under `whenDeleted: Delete`).
 async fn observe(ctx: Arc<Ctx>, queue: WorkQueue<ObjectRef>) {
     let mut pods = ctx.pods.subscribe();
     let mut sets = ctx.sets.subscribe();
@@ -186,7 +192,6 @@ async fn observe(ctx: Arc<Ctx>, queue: WorkQueue<ObjectRef>) {
                 let Some(change) = change else { return };
                 if let (Some(old), None) = (&change.old, &change.new) {
                     ctx.expectations.forget(&ObjectRef::from_obj(&**old));
-                    ctx.history.prune(old, &[]);
                     if let Err(e) = retention::after_set_deleted(&ctx.client, old, &ctx.claims).await {
                         tracing::warn!(statefulset = %ObjectRef::from_obj(&**old), %e, "deleting claims failed");
                     }
@@ -213,7 +218,12 @@ async fn reconcile(set: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, Error
             .filter(|p| ordinal_of(&set, p.metadata.name_str()).is_some()),
     );
     let pods = claim(&*set, &selector, &candidates, &pod_api).await?;
-    let revisions = ctx.history.revisions(&set);
+    let rev_api: Api<ControllerRevision> = Api::namespaced(&ctx.client, &ns);
+    let mut owned = ctx.history.by_index(BY_CONTROLLER_UID, uid);
+    owned.extend(ctx.history.by_index(ORPHANS_BY_NAMESPACE, &ns));
+    let mut history = claim(&*set, &selector, &owned, &rev_api).await?;
+    sort_revisions(&mut history);
+    let revisions = revision::revisions(&rev_api, &set, &history).await?;
     let split = sync::split(&set, &pods);
     let now = ctx.client.clock().now();
 
@@ -233,12 +243,11 @@ async fn reconcile(set: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, Error
             result = retention::after_scale_down(&ctx.client, &set, &ctx.claims, &pods).await;
         }
     }
+    let truncated = revision::truncate(&rev_api, &set, &pods, &history, &revisions).await;
     let next = status::compute(&set, &split, &revisions, &now);
-    if next.current_revision == next.update_revision {
-        ctx.history.prune(&set, &[revisions.update.as_str()]);
-    }
     status::write(&ctx.client, &set, next).await?;
     result?;
+    truncated?;
     let min_ready = set.spec.min_ready_seconds.unwrap_or(0);
     Ok(until_next_available(&pods, min_ready, &now)
         .map_or_else(Action::await_change, Action::requeue))

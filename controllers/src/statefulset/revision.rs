@@ -1,22 +1,31 @@
-//! A StatefulSet's revisions: named `<set>-<template hash>` like Kubernetes'
-//! ControllerRevisions, and the templates of past revisions, remembered in memory so
-//! pods below the partition can be recreated at the current revision.
+//! A StatefulSet's revisions, kept as [`ControllerRevision`]s (Kubernetes'
+//! `getStatefulSetRevisions` and `truncateHistory`): each holds a template as the patch
+//! `{"spec": {"template": …}}`, is named `<set>-<hash>` and owned by the set. The
+//! current revision is found by `status.currentRevision` among them, so its template
+//! survives a controller restart.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use keel_core::api::{PodTemplateSpec, StatefulSet};
+use keel_core::Error;
+use keel_core::api::{ControllerRevision, Pod, PodTemplateSpec, StatefulSet};
+use keel_core::client::Api;
 
-use crate::workload::template_hash;
+use super::identity::revision_of;
+use crate::workload::history::{
+    create_revision, delete_revision, equal_revision, find_equal_revisions, new_revision,
+    next_revision, renumber, revision_hash, revision_name, template_of, template_patch,
+};
 
-/// The name of the revision of `set`'s current template.
+/// The name of the revision of `set`'s current template: `<set>-<hash>`, the hash
+/// taken over the template patch and `status.collisionCount` (0 when unset).
 pub fn update_revision_name(set: &StatefulSet) -> String {
     let collisions = set.status.as_ref().and_then(|s| s.collision_count);
-    format!(
-        "{}-{}",
-        set.metadata.name_str(),
-        template_hash(&set.spec.template, collisions)
-    )
+    let hash = revision_hash(
+        &template_patch(&set.spec.template),
+        Some(collisions.unwrap_or(0)),
+    );
+    revision_name(set.metadata.name_str(), &hash)
 }
 
 /// The current and the update revision of a sync.
@@ -24,97 +33,81 @@ pub fn update_revision_name(set: &StatefulSet) -> String {
 pub(super) struct Revisions {
     /// The revision of the pods not (yet) updated (`status.currentRevision`).
     pub current: String,
-    /// Its template, if known.
-    pub current_template: Option<PodTemplateSpec>,
+    /// Its template, read back from its ControllerRevision.
+    pub current_template: PodTemplateSpec,
     /// The revision being rolled out (`status.updateRevision`).
     pub update: String,
+    /// The collision count the update revision's name was found with.
+    pub collision_count: i32,
 }
 
-/// Templates of the revisions seen, by namespace and revision name.
-#[derive(Debug, Default)]
-pub(super) struct History {
-    templates: Mutex<HashMap<(String, String), PodTemplateSpec>>,
+/// The revisions of a sync, given the set's ControllerRevisions `history` sorted oldest
+/// first. The update revision is the one equal to the set's template: the newest
+/// revision when it is, an older equal one renumbered to be newest (a rollback), or a
+/// new one. The current revision is the one `status.currentRevision` names, or the
+/// update revision for a new set.
+pub(super) async fn revisions(
+    api: &Api<ControllerRevision>,
+    set: &StatefulSet,
+    history: &[Arc<ControllerRevision>],
+) -> Result<Revisions, Error> {
+    let mut collision_count = set
+        .status
+        .as_ref()
+        .and_then(|s| s.collision_count)
+        .unwrap_or(0);
+    let next = next_revision(history);
+    let wanted = new_revision(
+        set,
+        &set.spec.template.metadata.labels,
+        template_patch(&set.spec.template),
+        next,
+        Some(collision_count),
+    );
+    let equal = find_equal_revisions(history, &wanted);
+    let update = match (equal.last(), history.last()) {
+        (Some(found), Some(newest)) if equal_revision(found, newest) => (*found).clone(),
+        (Some(found), _) => renumber(api, found, next).await?,
+        (None, _) => create_revision(api, set, &wanted, &mut collision_count).await?,
+    };
+    let named = set
+        .status
+        .as_ref()
+        .and_then(|s| s.current_revision.as_deref())
+        .filter(|c| !c.is_empty());
+    let current = named
+        .and_then(|c| history.iter().find(|r| r.metadata.name_str() == c))
+        .unwrap_or(&update);
+    Ok(Revisions {
+        current: current.metadata.name_str().to_owned(),
+        current_template: template_of(current)?,
+        update: update.metadata.name_str().to_owned(),
+        collision_count,
+    })
 }
 
-impl History {
-    /// Records `set`'s current template and returns the revisions of a sync: the
-    /// update revision is the current template's; the current revision is
-    /// `status.currentRevision`, or the update revision for a new set.
-    pub(super) fn revisions(&self, set: &StatefulSet) -> Revisions {
-        let ns = set.metadata.namespace_str().unwrap_or("").to_owned();
-        let update = update_revision_name(set);
-        let mut templates = self
-            .templates
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        templates.insert((ns.clone(), update.clone()), set.spec.template.clone());
-        let current = set
-            .status
-            .as_ref()
-            .and_then(|s| s.current_revision.clone())
-            .filter(|c| !c.is_empty())
-            .unwrap_or_else(|| update.clone());
-        let current_template = templates.get(&(ns, current.clone())).cloned();
-        Revisions {
-            current,
-            current_template,
-            update,
-        }
+/// Deletes the oldest revisions beyond `spec.revisionHistoryLimit` (default 10) among
+/// those no pod runs and that are neither current nor update (Kubernetes'
+/// `truncateHistory`). `history` is sorted oldest first.
+pub(super) async fn truncate(
+    api: &Api<ControllerRevision>,
+    set: &StatefulSet,
+    pods: &[Arc<Pod>],
+    history: &[Arc<ControllerRevision>],
+    revisions: &Revisions,
+) -> Result<(), Error> {
+    let mut live: BTreeSet<&str> = pods.iter().filter_map(|p| revision_of(p)).collect();
+    live.insert(&revisions.current);
+    live.insert(&revisions.update);
+    let old: Vec<_> = history
+        .iter()
+        .filter(|r| !live.contains(r.metadata.name_str()))
+        .collect();
+    let limit =
+        usize::try_from(set.spec.revision_history_limit.unwrap_or(10).max(0)).unwrap_or(usize::MAX);
+    let excess = old.len().saturating_sub(limit);
+    for rev in old.into_iter().take(excess) {
+        delete_revision(api, rev).await?;
     }
-
-    /// Forgets the revisions of `set` other than `keep` (after a rollout completes, or
-    /// with `keep` empty once the set is deleted).
-    pub(super) fn prune(&self, set: &StatefulSet, keep: &[&str]) {
-        let ns = set.metadata.namespace_str().unwrap_or("");
-        let prefix = format!("{}-", set.metadata.name_str());
-        self.templates
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|(n, rev), _| {
-                n != ns
-                    || !rev.starts_with(&prefix)
-                    || rev[prefix.len()..].contains('-')
-                    || keep.contains(&rev.as_str())
-            });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use keel_core::api::StatefulSetStatus;
-    use keel_core::meta::ObjectMeta;
-
-    fn set(image: &str) -> StatefulSet {
-        let mut s = StatefulSet {
-            metadata: ObjectMeta::namespaced("ns", "web"),
-            ..StatefulSet::default()
-        };
-        s.spec
-            .template
-            .metadata
-            .labels
-            .insert("image".into(), image.into());
-        s
-    }
-
-    #[test]
-    fn the_current_revision_keeps_its_template() {
-        let h = History::default();
-        let v1 = set("1");
-        let r = h.revisions(&v1);
-        assert_eq!(r.current, r.update);
-        assert!(r.update.starts_with("web-"));
-        let mut v2 = set("2");
-        v2.status = Some(StatefulSetStatus {
-            current_revision: Some(r.update.clone()),
-            ..StatefulSetStatus::default()
-        });
-        let r2 = h.revisions(&v2);
-        assert_ne!(r2.update, r.update);
-        assert_eq!(r2.current, r.update);
-        assert_eq!(r2.current_template, Some(v1.spec.template.clone()));
-        h.prune(&v2, &[&r2.update]);
-        assert_eq!(h.revisions(&v2).current_template, None);
-    }
+    Ok(())
 }

@@ -16,7 +16,8 @@ fn count(n: usize) -> i32 {
 }
 
 /// The status `set` should have given its pods: how many exist, are Running and Ready,
-/// available, and (when not being deleted) of the current and of the update revision.
+/// available, and (when not being deleted) of the current and of the update revision,
+/// and the collision count the update revision was named with.
 /// Once a rolling update has every pod updated and ready, the update revision becomes
 /// the current one.
 pub(super) fn compute(
@@ -51,6 +52,7 @@ pub(super) fn compute(
     status.updated_replicas = Some(count(of(&revisions.update)));
     status.current_revision = Some(revisions.current.clone());
     status.update_revision = Some(revisions.update.clone());
+    status.collision_count = Some(revisions.collision_count);
     let rolling = set
         .spec
         .update_strategy

@@ -258,15 +258,17 @@ impl Sync<'_> {
         Ok(())
     }
 
-    /// Creates the pod of slot `i`: at the current revision below the partition (when
-    /// its template is known), else at the update revision; its claims first.
+    /// Creates the pod of slot `i`: at the current revision below the partition, else at
+    /// the update revision; its claims first.
     async fn create_pod(&self, i: usize, ordinal: i32) -> Result<(), Error> {
         let set = &**self.set;
         let below_partition =
             !self.on_delete() && i32::try_from(i).unwrap_or(i32::MAX) < self.partition();
-        let pod = match (&self.revisions.current_template, below_partition) {
-            (Some(template), true) => new_pod(set, template, ordinal, &self.revisions.current),
-            _ => new_pod(set, &set.spec.template, ordinal, &self.revisions.update),
+        let pod = if below_partition {
+            let r = self.revisions;
+            new_pod(set, &r.current_template, ordinal, &r.current)
+        } else {
+            new_pod(set, &set.spec.template, ordinal, &self.revisions.update)
         };
         let name = pod.metadata.name_str().to_owned();
         let result = match self.create_claims(&pod, ordinal).await {

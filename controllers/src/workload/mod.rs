@@ -2,10 +2,12 @@
 //! use it too: owner references and adoption ([`claim`]), pods from templates and
 //! template hashes ([`template`]), pod predicates and the scale-down order ([`pods`]),
 //! whether a pod may run on a node ([`node_fit`]),
-//! slow-start batches ([`batch`]) and status writes ([`status`]).
+//! slow-start batches ([`batch`]), status writes ([`status`]) and ControllerRevision
+//! history ([`history`]).
 
 pub mod batch;
 pub mod claim;
+pub mod history;
 pub mod node_fit;
 pub mod owner;
 pub mod pods;
@@ -20,4 +22,4 @@ pub use pods::{
     is_pod_active, is_pod_available, pods_to_delete, ready_since, until_next_available,
 };
 pub use status::update_status;
-pub use template::{pod_from_template, pod_with_owner, safe_encode, template_hash};
+pub use template::{json_hash, pod_from_template, pod_with_owner, safe_encode, template_hash};

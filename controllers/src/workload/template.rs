@@ -58,7 +58,15 @@ pub fn safe_encode(s: &str) -> String {
 /// decimal and [`safe_encode`]d. Equal templates give equal hashes; a collision count
 /// gives a new hash for the same template.
 pub fn template_hash(template: &PodTemplateSpec, collision_count: Option<i32>) -> String {
-    let json = serde_json::to_vec(template).unwrap_or_default();
+    json_hash(
+        &serde_json::to_vec(template).unwrap_or_default(),
+        collision_count,
+    )
+}
+
+/// The hash [`template_hash`] computes, of any JSON bytes (a ControllerRevision's
+/// `data` is hashed so, as Kubernetes' `HashControllerRevision`).
+pub fn json_hash(json: &[u8], collision_count: Option<i32>) -> String {
     let mut hash: u32 = 0x811c_9dc5;
     let mut write = |bytes: &[u8]| {
         for b in bytes {
@@ -66,7 +74,7 @@ pub fn template_hash(template: &PodTemplateSpec, collision_count: Option<i32>) -
             hash = hash.wrapping_mul(0x0100_0193);
         }
     };
-    write(&json);
+    write(json);
     if let Some(c) = collision_count {
         write(&c.to_le_bytes());
     }

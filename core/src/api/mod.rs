@@ -53,6 +53,7 @@ macro_rules! with_builtin_kinds {
             Deployment,
             DaemonSet,
             StatefulSet,
+            ControllerRevision,
             Job,
             CronJob,
             Service,

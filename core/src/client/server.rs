@@ -10,7 +10,7 @@ use super::kinds::{KindEntry, Kinds};
 use super::params::{DeleteParams, PropagationPolicy};
 use super::service_alloc::{InUse, ServiceNetwork};
 use crate::Clock;
-use crate::api::{Namespace, NamespaceStatus, Pod, Service};
+use crate::api::{ControllerRevision, Namespace, NamespaceStatus, Pod, Service};
 use crate::error::{Error, object_name};
 use crate::manifest::DynamicObject;
 use crate::store::{AnyResource, Filter, Obj, Store, Write, parse_version};
@@ -446,6 +446,7 @@ impl Server {
             ) {
                 keep_allocations(svc, old).map_err(Error::invalid)?;
             }
+            check_immutable(new.as_ref(), current.as_ref()).map_err(Error::invalid)?;
             if current.meta().deletion_timestamp.is_some() {
                 let added = new
                     .meta()
@@ -784,6 +785,20 @@ fn keep_allocations(new: &mut Service, old: &Service) -> Result<(), ValidationEr
                 "may not change once set",
             )],
         });
+    }
+    Ok(())
+}
+
+/// The update rules of kinds with immutable fields (`ControllerRevision.data`).
+fn check_immutable(new: &dyn AnyResource, old: &dyn AnyResource) -> Result<(), ValidationError> {
+    if let (Some(rev), Some(was)) = (
+        new.as_any().downcast_ref::<ControllerRevision>(),
+        old.as_any().downcast_ref::<ControllerRevision>(),
+    ) {
+        let errors = crate::validation::controller_revision::controller_revision_update(rev, was);
+        if !errors.is_empty() {
+            return Err(crate::validation::error_for(rev, errors));
+        }
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod autoscaling;
 pub mod batch;
 pub mod common;
 pub mod config;
+pub mod controller_revision;
 pub mod endpoint_slice;
 mod error;
 pub mod event;

@@ -1,7 +1,10 @@
-//! apps/v1 workloads: `ReplicaSet`, `Deployment`, `DaemonSet`, `StatefulSet`.
+//! apps/v1 workloads: `ReplicaSet`, `Deployment`, `DaemonSet`, `StatefulSet`, and the
+//! `ControllerRevision`s that keep the history of the last two.
 
+mod controller_revision;
 mod types;
 
+pub use controller_revision::ControllerRevision;
 pub use types::*;
 
 use crate::validation::FieldError;

@@ -895,6 +895,10 @@ async fn probe(
     started: Instant,
     st: &mut ProbeState,
 ) -> Option<Duration> {
+    if st.on_hold {
+        st.ready = false;
+        return None;
+    }
     let now = Instant::now();
     let mut next: Option<Duration> = None;
     let mut soonest = |d: Duration| next = Some(next.map_or(d, |n: Duration| n.min(d)));
@@ -921,6 +925,7 @@ async fn probe(
             Ok(false) if st.startup.failures >= timing.failure_threshold => {
                 kill(p.termination_grace_period_seconds);
                 st.ready = false;
+                st.on_hold = true;
                 return None;
             }
             Ok(false) => soonest(timing.period),
@@ -938,6 +943,7 @@ async fn probe(
             Ok(_) if st.liveness.failures >= timing.failure_threshold => {
                 kill(p.termination_grace_period_seconds);
                 st.ready = false;
+                st.on_hold = true;
                 return None;
             }
             Ok(_) => soonest(timing.period),

@@ -257,4 +257,8 @@ pub struct ProbeState {
     pub readiness: Tally,
     /// Whether the container counts as ready.
     pub ready: bool,
+    /// Whether a failed startup or liveness probe had the container killed: no probe
+    /// runs on this instance any more (Kubernetes' prober worker `onHold`), so a slow
+    /// graceful stop is not killed again and again.
+    pub on_hold: bool,
 }

@@ -863,3 +863,38 @@ async fn failing_image_pulls_back_off_doubling_and_recover() {
     until(&client, "web", |p| phase(p) == "Running").await;
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_container_killed_by_its_liveness_probe_gets_its_grace_period() {
+    let client = Client::in_memory();
+    let rt = SimRuntime::new();
+    rt.set_image_behavior(
+        "slow:1",
+        Behavior::run_forever().ignoring_sigterm().failing_probes(),
+    );
+    let handle = agent(&client, &rt).await;
+    let spec = json!({"terminationGracePeriodSeconds": 30, "containers": [{"name": "app", "image": "slow:1",
+        "livenessProbe": {"exec": {"command": ["check"]}, "initialDelaySeconds": 1, "periodSeconds": 1, "failureThreshold": 1}}]});
+    Api::<Pod>::namespaced(&client, "default")
+        .create(&pod("slow", spec))
+        .await
+        .unwrap();
+    let p = until(&client, "slow", |p| phase(p) == "Running")
+        .await
+        .unwrap();
+    let id = container_id(&p);
+    let start = tokio::time::Instant::now();
+    until(&client, "slow", |p| p.is_some_and(|p| restarts(p) >= 1)).await;
+    // Killed at the first failed probe (1 s); it ignores SIGTERM, so it dies when the
+    // pod's 30 s grace period ends, and restarts at once.
+    assert_eq!(start.elapsed(), Duration::from_secs(31));
+    let old = rt.container_status(&id).await;
+    assert!(
+        old.is_err()
+            || matches!(
+                old.unwrap().state,
+                keel_runtime::ContainerState::Exited { .. }
+            )
+    );
+    handle.shutdown().await;
+}

@@ -3,7 +3,7 @@
 //! endpoints — on the Service's ClusterIP (and NodePort) — with `sessionAffinity:
 //! ClientIP`; an endpoint that refuses a connection is skipped and the next one tried.
 //! The balancing decision alone is [`Balancer`], which simulations call through
-//! [`ServiceProxy::resolve`] without moving bytes.
+//! [`ServiceProxyHandle::resolve`] without moving bytes.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};

@@ -2,8 +2,8 @@
 //!
 //! - [`framework`]: one trait per extension point ([`PreFilter`](framework::PreFilter),
 //!   [`Filter`](framework::Filter), [`Score`](framework::Score), …), [`CycleState`](framework::CycleState),
-//!   [`Status`](framework::Status), [`NodeInfo`](framework::NodeInfo), [`Snapshot`](framework::Snapshot),
-//!   [`Profile`](framework::Profile), and [`Framework::schedule`](framework::Framework::schedule):
+//!   [`Status`](framework::Status), [`NodeInfo`](framework::NodeInfo), [`Snapshot`],
+//!   [`Profile`], and [`Framework::schedule`]:
 //!   one cycle as a pure function, callable without a store.
 //! - [`plugins`]: Kubernetes' default plugins with their default weights.
 

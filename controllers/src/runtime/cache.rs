@@ -156,7 +156,7 @@ impl<K: Resource> Default for Cache<K> {
 impl<K: Resource> Cache<K> {
     /// An empty cache, not yet ready, with the built-in indexers ([`BY_NAMESPACE`],
     /// [`BY_CONTROLLER_UID`], [`ORPHANS_BY_NAMESPACE`], and [`BY_NODE_NAME`] for kinds that have `spec.nodeName`).
-    /// Feed it with [`Reflector`](super::Reflector) or use the shared one from
+    /// Feed it with [`reflector`](super::reflector) or use the shared one from
     /// [`Informers`](super::Informers).
     pub fn new() -> Cache<K> {
         let cache = Cache {

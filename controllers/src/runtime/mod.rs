@@ -1,6 +1,6 @@
 //! The reconciler framework: [`Cache`] and [`Informers`] (shared, indexed views of
 //! kinds), [`WorkQueue`] (de-duplicating, rate-limited), [`Controller`], [`Action`],
-//! [`finalizer`], [`Expectations`], [`LeaderElector`], the event [`Recorder`] and
+//! [`finalizer()`], [`Expectations`], [`LeaderElector`], the event [`Recorder`] and
 //! [`Metrics`].
 //!
 //! ```no_run

@@ -1,5 +1,5 @@
 //! What the workload controllers share, public so users' own workload controllers can
-//! use it too: owner references and adoption ([`claim`]), pods from templates and
+//! use it too: owner references and adoption ([`claim()`]), pods from templates and
 //! template hashes ([`template`]), pod predicates and the scale-down order ([`pods`]),
 //! whether a pod may run on a node ([`node_fit`]),
 //! slow-start batches ([`batch`]), status writes ([`status`]) and ControllerRevision

@@ -5,7 +5,7 @@
 //! Kubernetes' object semantics (uids, generations, finalizers, namespaces, admission):
 //! those live once, above every backend, in [`crate::client`]. [`MemoryStore`] is the
 //! default backend; an etcd or remote backend implements the same five methods, and the
-//! [`conformance`] suite (feature `conformance`) holds every backend to the same rules.
+//! `conformance` suite (feature `conformance`) holds every backend to the same rules.
 //!
 //! Rules every backend keeps:
 //! - one `resourceVersion` counter for the whole store, strictly increasing, assigned to

@@ -113,3 +113,57 @@ async fn asked_for_addresses_must_be_free_and_in_range() {
         dual.spec.cluster_ips
     );
 }
+
+#[tokio::test]
+async fn changing_the_type_allocates_and_releases() {
+    let client = Client::in_memory();
+    let api: Api<Service> = Api::default_namespaced(&client);
+    let svc = api.create(&service("web", "ClusterIP")).await.unwrap();
+    let ip = svc.spec.cluster_ip.clone().unwrap();
+    assert_eq!(svc.spec.ports[0].node_port, None);
+
+    // ClusterIP → NodePort: the same address, and a node port now.
+    let mut np = (*svc).clone();
+    np.spec.type_ = Some("NodePort".into());
+    let np = api.replace("web", &np).await.unwrap();
+    assert_eq!(np.spec.cluster_ip.as_deref(), Some(ip.as_str()));
+    let port = np.spec.ports[0].node_port.expect("a node port");
+    assert!((30000..=32767).contains(&port));
+
+    // Another Service cannot take that node port.
+    let mut other = service("other", "NodePort");
+    other.spec.ports[0].node_port = Some(port);
+    let err = api.create(&other).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("provided port is already allocated"),
+        "{err}"
+    );
+
+    // NodePort → ClusterIP: the node port (and the external traffic policy, both left
+    // as they were) go; the port is free for others.
+    let mut back = (*np).clone();
+    back.spec.type_ = Some("ClusterIP".into());
+    let back = api.replace("web", &back).await.unwrap();
+    assert_eq!(back.spec.ports[0].node_port, None);
+    assert_eq!(back.spec.external_traffic_policy, None);
+    api.create(&other).await.expect("the port is free again");
+
+    // ExternalName → ClusterIP: an address is allocated.
+    let mut ext = service("ext", "ExternalName");
+    ext.spec.external_name = Some("example.com".into());
+    ext.spec.selector.clear();
+    let ext = api.create(&ext).await.unwrap();
+    assert_eq!(ext.spec.cluster_ip, None);
+    let mut internal = (*ext).clone();
+    internal.spec.type_ = Some("ClusterIP".into());
+    internal.spec.external_name = None;
+    let internal = api.replace("ext", &internal).await.unwrap();
+    assert!(
+        internal
+            .spec
+            .cluster_ip
+            .as_deref()
+            .is_some_and(|ip| ip.starts_with("10."))
+    );
+}

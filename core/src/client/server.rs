@@ -279,7 +279,7 @@ impl Server {
             None
         };
         let mut in_use = if services {
-            Some(self.services_in_use().await?)
+            Some(self.services_in_use(None).await?)
         } else {
             None
         };
@@ -410,6 +410,12 @@ impl Server {
         self.bootstrap().await?;
         let (ns, name) = (ns_of(obj), name_of(obj));
         let wanted = parse_version(obj.meta().resource_version.as_deref())?;
+        // A Service's update may need addresses or node ports (a changed type).
+        let _allocating = if entry.key == SERVICE_KEY && !status_only {
+            Some(self.service_lock.lock().await)
+        } else {
+            None
+        };
         loop {
             let current = self.get(entry, &ns, &name).await?;
             let have = version_of(current.as_ref());
@@ -445,6 +451,13 @@ impl Server {
                 current.as_any().downcast_ref::<Service>(),
             ) {
                 keep_allocations(svc, old).map_err(Error::invalid)?;
+                if !status_only {
+                    let mut used = self.services_in_use(old.metadata.uid.as_deref()).await?;
+                    crate::Resource::apply_defaults(svc);
+                    self.service_network
+                        .allocate(svc, &mut used, || self.random())
+                        .map_err(Error::invalid)?;
+                }
             }
             check_immutable(new.as_ref(), current.as_ref()).map_err(Error::invalid)?;
             if current.meta().deletion_timestamp.is_some() {
@@ -734,12 +747,14 @@ fn conflict(entry: &KindEntry, ns: &str, name: &str) -> Error {
 
 /// What the Services stored use, for allocating a new one.
 impl Server {
-    async fn services_in_use(&self) -> Result<InUse, Error> {
+    /// What the stored Services use, but the one with uid `except`.
+    async fn services_in_use(&self, except: Option<&str>) -> Result<InUse, Error> {
         let list = self.store.list(SERVICE_KEY, &Filter::default()).await?;
         let services: Vec<&Service> = list
             .items
             .iter()
             .filter_map(|o| o.as_any().downcast_ref::<Service>())
+            .filter(|s| except.is_none() || s.metadata.uid.as_deref() != except)
             .collect();
         Ok(InUse::of(services))
     }
@@ -748,19 +763,32 @@ impl Server {
 /// A Service keeps its cluster IPs, IP families and node ports across updates that
 /// leave them out; its cluster IPs may not change once set.
 fn keep_allocations(new: &mut Service, old: &Service) -> Result<(), ValidationError> {
-    if new.spec.cluster_ip.as_deref().is_none_or(str::is_empty) && new.spec.cluster_ips.is_empty() {
+    // Kubernetes' `patchAllocatedValues`: kept only while both types use them.
+    let external = |s: &Service| s.spec.type_.as_deref() == Some("ExternalName");
+    let node_ports = |s: &Service| match s.spec.type_.as_deref() {
+        Some("NodePort") => true,
+        Some("LoadBalancer") => s.spec.allocate_load_balancer_node_ports != Some(false),
+        _ => false,
+    };
+    drop_type_dependent_fields(new, old, node_ports);
+    let keep_ips = !external(new) && !external(old);
+    if keep_ips
+        && new.spec.cluster_ip.as_deref().is_none_or(str::is_empty)
+        && new.spec.cluster_ips.is_empty()
+    {
         new.spec.cluster_ip.clone_from(&old.spec.cluster_ip);
         new.spec.cluster_ips.clone_from(&old.spec.cluster_ips);
     }
-    if new.spec.ip_families.is_empty() {
+    if keep_ips && new.spec.ip_families.is_empty() {
         new.spec.ip_families.clone_from(&old.spec.ip_families);
     }
-    if new.spec.ip_family_policy.is_none() {
+    if keep_ips && new.spec.ip_family_policy.is_none() {
         new.spec
             .ip_family_policy
             .clone_from(&old.spec.ip_family_policy);
     }
-    for port in &mut new.spec.ports {
+    let keep_ports = node_ports(new) && node_ports(old);
+    for port in new.spec.ports.iter_mut().filter(|_| keep_ports) {
         if port.node_port.is_none_or(|p| p == 0)
             && let Some(was) = old
                 .spec
@@ -787,6 +815,51 @@ fn keep_allocations(new: &mut Service, old: &Service) -> Result<(), ValidationEr
         });
     }
     Ok(())
+}
+
+/// Kubernetes' `dropTypeDependentFields`: a Service whose new type no longer uses node
+/// ports, an external traffic policy or load-balancer settings loses those it kept
+/// unchanged from its old type (so `type: ClusterIP` alone turns a NodePort back).
+fn drop_type_dependent_fields(
+    new: &mut Service,
+    old: &Service,
+    node_ports: impl Fn(&Service) -> bool,
+) {
+    if node_ports(old) && !node_ports(new) {
+        let same_ports = new.spec.ports.iter().all(|p| {
+            p.node_port.is_none_or(|n| {
+                old.spec
+                    .ports
+                    .iter()
+                    .any(|o| o.port == p.port && o.node_port == Some(n))
+            })
+        });
+        if same_ports {
+            for p in &mut new.spec.ports {
+                p.node_port = None;
+            }
+        }
+    }
+    let external =
+        |s: &Service| matches!(s.spec.type_.as_deref(), Some("NodePort" | "LoadBalancer"));
+    if external(old) && !external(new) {
+        if new.spec.external_traffic_policy == old.spec.external_traffic_policy {
+            new.spec.external_traffic_policy = None;
+        }
+        if new.spec.health_check_node_port == old.spec.health_check_node_port {
+            new.spec.health_check_node_port = None;
+        }
+    }
+    let lb = |s: &Service| s.spec.type_.as_deref() == Some("LoadBalancer");
+    if lb(old) && !lb(new) {
+        if new.spec.allocate_load_balancer_node_ports == old.spec.allocate_load_balancer_node_ports
+        {
+            new.spec.allocate_load_balancer_node_ports = None;
+        }
+        if new.spec.load_balancer_class == old.spec.load_balancer_class {
+            new.spec.load_balancer_class = None;
+        }
+    }
 }
 
 /// The update rules of kinds with immutable fields (`ControllerRevision.data`).

@@ -167,3 +167,54 @@ async fn changing_the_type_allocates_and_releases() {
             .is_some_and(|ip| ip.starts_with("10."))
     );
 }
+
+#[tokio::test]
+async fn one_port_number_over_two_protocols_shares_its_node_port() {
+    let client = Client::in_memory();
+    let api: Api<Service> = Api::default_namespaced(&client);
+    let mut dns = service("dns", "NodePort");
+    dns.spec.ports = vec![
+        ServicePort {
+            name: Some("dns".into()),
+            port: 53,
+            protocol: Some("UDP".into()),
+            ..ServicePort::default()
+        },
+        ServicePort {
+            name: Some("dns-tcp".into()),
+            port: 53,
+            protocol: Some("TCP".into()),
+            ..ServicePort::default()
+        },
+    ];
+    let auto = api.create(&dns).await.unwrap();
+    assert!(auto.spec.ports[0].node_port.is_some());
+    assert_eq!(auto.spec.ports[0].node_port, auto.spec.ports[1].node_port);
+    let mut fixed = dns.clone();
+    fixed.metadata.name = Some("dns2".into());
+    for p in &mut fixed.spec.ports {
+        p.node_port = Some(30053);
+    }
+    let fixed = api.create(&fixed).await.unwrap();
+    assert_eq!(fixed.spec.ports[1].node_port, Some(30053));
+}
+
+#[tokio::test]
+async fn updates_may_name_the_cluster_ip_alone_and_may_turn_into_external_names() {
+    let client = Client::in_memory();
+    let api: Api<Service> = Api::default_namespaced(&client);
+    let svc = api.create(&service("web", "ClusterIP")).await.unwrap();
+    // A client that only knows `clusterIP` keeps it.
+    let mut old_style = (*svc).clone();
+    old_style.spec.cluster_ips.clear();
+    let kept = api.replace("web", &old_style).await.unwrap();
+    assert_eq!(kept.spec.cluster_ips, svc.spec.cluster_ips);
+    // GET, set the type to ExternalName, PUT: the address and families go.
+    let mut ext = (*kept).clone();
+    ext.spec.type_ = Some("ExternalName".into());
+    ext.spec.external_name = Some("example.com".into());
+    ext.spec.selector.clear();
+    let ext = api.replace("web", &ext).await.unwrap();
+    assert_eq!(ext.spec.cluster_ip, None);
+    assert!(ext.spec.cluster_ips.is_empty() && ext.spec.ip_families.is_empty());
+}

@@ -765,18 +765,17 @@ impl Server {
 fn keep_allocations(new: &mut Service, old: &Service) -> Result<(), ValidationError> {
     // Kubernetes' `patchAllocatedValues`: kept only while both types use them.
     let external = |s: &Service| s.spec.type_.as_deref() == Some("ExternalName");
-    let node_ports = |s: &Service| match s.spec.type_.as_deref() {
-        Some("NodePort") => true,
-        Some("LoadBalancer") => s.spec.allocate_load_balancer_node_ports != Some(false),
-        _ => false,
-    };
+    // Kubernetes' `needsNodePort`: by type only.
+    let node_ports =
+        |s: &Service| matches!(s.spec.type_.as_deref(), Some("NodePort" | "LoadBalancer"));
     drop_type_dependent_fields(new, old, node_ports);
     let keep_ips = !external(new) && !external(old);
-    if keep_ips
-        && new.spec.cluster_ip.as_deref().is_none_or(str::is_empty)
-        && new.spec.cluster_ips.is_empty()
-    {
+    // `clusterIP` and `clusterIPs` are filled in independently (an old client, or a
+    // manifest that pins `clusterIP` only).
+    if keep_ips && new.spec.cluster_ip.as_deref().is_none_or(str::is_empty) {
         new.spec.cluster_ip.clone_from(&old.spec.cluster_ip);
+    }
+    if keep_ips && new.spec.cluster_ips.is_empty() && new.spec.cluster_ip == old.spec.cluster_ip {
         new.spec.cluster_ips.clone_from(&old.spec.cluster_ips);
     }
     if keep_ips && new.spec.ip_families.is_empty() {
@@ -790,11 +789,7 @@ fn keep_allocations(new: &mut Service, old: &Service) -> Result<(), ValidationEr
     let keep_ports = node_ports(new) && node_ports(old);
     for port in new.spec.ports.iter_mut().filter(|_| keep_ports) {
         if port.node_port.is_none_or(|p| p == 0)
-            && let Some(was) = old
-                .spec
-                .ports
-                .iter()
-                .find(|p| p.port == port.port && p.protocol == port.protocol)
+            && let Some(was) = old.spec.ports.iter().find(|p| p.name == port.name)
         {
             port.node_port = was.node_port;
         }
@@ -848,6 +843,21 @@ fn drop_type_dependent_fields(
         }
         if new.spec.health_check_node_port == old.spec.health_check_node_port {
             new.spec.health_check_node_port = None;
+        }
+    }
+    let external_name = |s: &Service| s.spec.type_.as_deref() == Some("ExternalName");
+    if external_name(new) && !external_name(old) {
+        if new.spec.cluster_ip == old.spec.cluster_ip {
+            new.spec.cluster_ip = None;
+        }
+        if new.spec.cluster_ips == old.spec.cluster_ips {
+            new.spec.cluster_ips.clear();
+        }
+        if new.spec.ip_families == old.spec.ip_families {
+            new.spec.ip_families.clear();
+        }
+        if new.spec.ip_family_policy == old.spec.ip_family_policy {
+            new.spec.ip_family_policy = None;
         }
     }
     let lb = |s: &Service| s.spec.type_.as_deref() == Some("LoadBalancer");

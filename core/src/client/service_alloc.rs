@@ -4,7 +4,10 @@
 //! LoadBalancer ports get free node ports; addresses and ports the user asks for are
 //! checked to be in range and free. What is in use is read from the stored Services,
 //! under one lock held until the create is written, so two Services never share an
-//! address or a node port, and a deleted Service's are free again at once.
+//! address or a node port, and a deleted Service's are free again at once. The lock is
+//! the client's (the API server's): several clients over one shared store do not see
+//! each other's allocations in flight, so a store has one serving client, as a cluster
+//! has one API server in front of its etcd here.
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -216,7 +219,16 @@ impl ServiceNetwork {
             }
         }
         if svc.spec.ip_families.is_empty() {
-            svc.spec.ip_families.push(self.cidrs[0].family().into());
+            match self.cidrs.first() {
+                Some(primary) => svc.spec.ip_families.push(primary.family().into()),
+                None => {
+                    return vec![invalid(
+                        spec_path.child("clusterIPs"),
+                        "",
+                        "no service IP range is configured on this cluster".into(),
+                    )];
+                }
+            }
         }
         if policy != "SingleStack" && svc.spec.ip_families.len() == 1 {
             let other = if svc.spec.ip_families[0] == "IPv4" {
@@ -253,11 +265,10 @@ impl ServiceNetwork {
         } else {
             errors.extend(self.cluster_ips(svc, used, random));
         }
-        let wants_node_ports = type_ == "NodePort"
-            || (type_ == "LoadBalancer"
-                && svc.spec.allocate_load_balancer_node_ports != Some(false));
-        if wants_node_ports {
-            errors.extend(self.node_ports(svc, used, random));
+        if type_ == "NodePort" || type_ == "LoadBalancer" {
+            // `allocateLoadBalancerNodePorts: false` only stops new ones being picked.
+            let pick = svc.spec.allocate_load_balancer_node_ports != Some(false);
+            errors.extend(self.node_ports(svc, used, random, pick));
         }
         errors
     }
@@ -312,21 +323,30 @@ impl ServiceNetwork {
         errors
     }
 
+    /// Checks asked-for node ports and (when `pick`) picks the missing ones. Entries of
+    /// one port number (say 53 over TCP and UDP) share one node port, as Kubernetes'
+    /// `initNodePorts` gives them.
     fn node_ports(
         &self,
         svc: &mut Service,
         used: &InUse,
         random: &mut dyn FnMut() -> u64,
+        pick: bool,
     ) -> Vec<FieldError> {
         let mut errors = Vec::new();
         let mut taken: Vec<i32> = Vec::new();
+        let mut by_port: std::collections::HashMap<i32, i32> = std::collections::HashMap::new();
         let range = &self.node_ports;
         for (i, port) in svc.spec.ports.iter_mut().enumerate() {
             let path = FieldPath::new("spec")
                 .child("ports")
                 .index(i)
                 .child("nodePort");
+            let shared = by_port.get(&port.port).copied();
             match port.node_port.filter(|p| *p != 0) {
+                Some(p) if shared == Some(p) => {}
+                None if shared.is_some() && pick => port.node_port = shared,
+                None if !pick => {}
                 Some(p) if !range.contains(&p) => errors.push(invalid(
                     path,
                     p,
@@ -339,7 +359,10 @@ impl ServiceNetwork {
                 Some(p) if used.node_ports.contains(&p) || taken.contains(&p) => {
                     errors.push(invalid(path, p, "provided port is already allocated".into()));
                 }
-                Some(p) => taken.push(p),
+                Some(p) => {
+                    taken.push(p);
+                    by_port.insert(port.port, p);
+                }
                 None => {
                     let span = i64::from(*range.end()) - i64::from(*range.start()) + 1;
                     let start = i64::try_from(random() % u64::try_from(span.max(1)).unwrap_or(1)).unwrap_or(0);
@@ -349,6 +372,7 @@ impl ServiceNetwork {
                     match pick {
                         Some(p) => {
                             taken.push(p);
+                            by_port.insert(port.port, p);
                             port.node_port = Some(p);
                         }
                         None => errors.push(invalid(path, 0, "range is full".into())),

@@ -215,6 +215,9 @@ impl ControllerManager {
     }
 }
 
+/// How long a controller that stopped on its own waits before it runs again.
+const RESTART_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs the controllers while leading (always, without an election) until stopped.
 async fn supervise(
     client: Client,
@@ -231,8 +234,12 @@ async fn supervise(
         }
         let (stop_controllers, shutdown) = Shutdown::new();
         let mut running = JoinSet::new();
-        for make in &factories {
-            running.spawn(make().run(client.clone(), shutdown.clone()));
+        let mut which = std::collections::HashMap::new();
+        for (i, make) in factories.iter().enumerate() {
+            let id = running
+                .spawn(make().run(client.clone(), shutdown.clone()))
+                .id();
+            which.insert(id, i);
         }
         let lost = async {
             match &leader {
@@ -240,24 +247,45 @@ async fn supervise(
                 None => futures::future::pending().await,
             }
         };
-        let asked = tokio::select! {
-            _ = stopped.wait_for(|s| *s) => true,
-            () = lost => false,
-        };
-        if !asked {
-            tracing::warn!("lost the controller-manager lease; stopping the controllers");
-        }
-        let _ = stop_controllers.send(true);
-        while let Some(done) = running.join_next().await {
-            if let Err(e) = done
-                && e.is_panic()
-            {
-                tracing::error!("a controller panicked while shutting down");
+        tokio::pin!(lost);
+        let asked = loop {
+            tokio::select! {
+                _ = stopped.wait_for(|s| *s) => break true,
+                () = &mut lost => break false,
+                Some(done) = running.join_next_with_id() => {
+                    // A controller ended on its own (it returned or panicked): run a
+                    // fresh copy, so the lease is never held with a controller dead.
+                    let id = match &done { Ok((id, ())) => *id, Err(e) => e.id() };
+                    if let Some(i) = which.remove(&id) {
+                        tracing::error!(controller = i, "a controller stopped; restarting it");
+                        let again = factories[i]().run(client.clone(), shutdown.clone());
+                        let id = running
+                            .spawn(async move {
+                                tokio::time::sleep(RESTART_DELAY).await;
+                                again.await;
+                            })
+                            .id();
+                        which.insert(id, i);
+                    }
+                }
             }
-        }
+        };
+        let _ = stop_controllers.send(true);
         if asked {
+            while let Some(done) = running.join_next().await {
+                if let Err(e) = done
+                    && e.is_panic()
+                {
+                    tracing::error!("a controller panicked while shutting down");
+                }
+            }
             break;
         }
+        // Lost the lease: another manager may take over within seconds, so nothing of
+        // ours may write any more — abort at once (kube-controller-manager exits).
+        tracing::warn!("lost the controller-manager lease; stopping the controllers");
+        running.abort_all();
+        while running.join_next().await.is_some() {}
     }
     if let Some(l) = leader {
         l.stop().await;

@@ -73,3 +73,44 @@ async fn without_an_election_controllers_run_at_once() {
     assert!(m.leader().is_none());
     m.shutdown().await;
 }
+
+/// A controller that fails on its first run and works on the next.
+#[derive(Clone)]
+struct Flaky {
+    runs: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    working: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl keel_controllers::ManagedController for Flaky {
+    fn name(&self) -> &str {
+        "flaky"
+    }
+
+    fn run(
+        self: Box<Self>,
+        _client: Client,
+        shutdown: keel_controllers::Shutdown,
+    ) -> futures::future::BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let run = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            assert!(run > 0, "the first run fails");
+            self.working.notify_one();
+            shutdown.wait().await;
+        })
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_controller_that_dies_is_restarted() {
+    let client = Client::in_memory();
+    let flaky = Flaky {
+        runs: std::sync::Arc::default(),
+        working: std::sync::Arc::default(),
+    };
+    let m = ControllerManager::new(client.clone())
+        .with_controller(flaky.clone())
+        .start();
+    flaky.working.notified().await;
+    assert_eq!(flaky.runs.load(std::sync::atomic::Ordering::SeqCst), 2);
+    m.shutdown().await;
+}

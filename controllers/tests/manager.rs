@@ -82,7 +82,7 @@ struct Flaky {
 }
 
 impl keel_controllers::ManagedController for Flaky {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "flaky"
     }
 

@@ -249,3 +249,51 @@ async fn publish_not_ready_addresses_marks_unready_pods_ready_but_not_serving() 
     );
     manager.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slice_held_by_a_finalizer_does_not_stop_updates() {
+    let client = Client::in_memory();
+    let manager = start(&client);
+    for i in 0..101 {
+        pod(
+            &client,
+            &format!("web-{i:03}"),
+            "web",
+            &[&format!("10.0.1.{}", i + 1)],
+            true,
+        )
+        .await;
+    }
+    Api::<Service>::default_namespaced(&client)
+        .create(&service("web", "web", IntOrString::from(8080)))
+        .await
+        .unwrap();
+    let slices: Api<EndpointSlice> = Api::default_namespaced(&client);
+    let all = wait_for(&slices, "two slices", |s| endpoints(s, "IPv4").len() == 101).await;
+    assert_eq!(all.len(), 2);
+    // Someone else holds every slice with a finalizer.
+    for s in &all {
+        let mut held = (**s).clone();
+        held.metadata.finalizers.push("example.com/hold".into());
+        slices.replace(s.metadata.name_str(), &held).await.unwrap();
+    }
+    // Down to 100 pods: one slice is deleted (and stays, terminating).
+    let pods: Api<Pod> = Api::default_namespaced(&client);
+    pods.delete("web-100", &keel_core::client::DeleteParams::immediate())
+        .await
+        .unwrap();
+    wait_for(&slices, "one slice terminating", |s| {
+        s.iter().any(|s| s.metadata.deletion_timestamp.is_some())
+    })
+    .await;
+    // Later changes still reach the live slice.
+    pod(&client, "web-new", "web", &["10.0.2.1"], true).await;
+    wait_for(&slices, "the new pod published", |s| {
+        s.iter()
+            .filter(|s| s.metadata.deletion_timestamp.is_none())
+            .flat_map(|s| &s.endpoints)
+            .any(|e| e.addresses == ["10.0.2.1"])
+    })
+    .await;
+    manager.shutdown().await;
+}

@@ -52,6 +52,9 @@ struct Tracked {
     pull_failures: u32,
     /// No pull is tried again before this.
     pull_retry_at: Option<Instant>,
+    /// The image the pull backoff is for (kubelet keys it by pod and image: a new
+    /// image starts afresh).
+    pull_image: Option<String>,
 }
 
 /// What runs for one pod.
@@ -692,6 +695,7 @@ async fn start(
         // Kubernetes' image pull backoff: 10 s doubling up to 5 min between attempts.
         t.pull_failures += 1;
         t.pull_retry_at = Some(Instant::now() + shared.config.backoff(t.pull_failures));
+        t.pull_image = Some(image.clone());
         t.waiting = Some(("ErrImagePull".into(), e.to_string()));
         return;
     }
@@ -785,10 +789,21 @@ async fn drive_inner(
         volumes: volumes.as_ref(),
     };
     let t = pr.containers.entry(c.name.clone()).or_default();
+    if t.pull_image.is_some() && t.pull_image.as_deref() != c.image.as_deref() {
+        t.pull_failures = 0;
+        t.pull_retry_at = None;
+        t.pull_image = None;
+    }
     let current = read_state(shared, t).await;
-    match current {
-        None if t.pull_retry_at.is_some_and(|at| Instant::now() < at) => {
-            let at = t.pull_retry_at.unwrap_or_else(Instant::now);
+    let restarting = match &current {
+        None => true,
+        Some(ContainerState::Exited { exit_code, .. }) => restarts_on(&policy, *exit_code, init),
+        _ => false,
+    };
+    if restarting && let Some(at) = t.pull_retry_at {
+        // The last pull failed: the image pull backoff, not the crash loop, sets the
+        // pace (a container that exited before keeps its last state meanwhile).
+        if Instant::now() < at {
             t.waiting = Some((
                 "ImagePullBackOff".into(),
                 format!(
@@ -796,8 +811,12 @@ async fn drive_inner(
                     c.image.as_deref().unwrap_or("")
                 ),
             ));
-            (None, Some(at.saturating_duration_since(Instant::now())))
+            return (current, Some(at.saturating_duration_since(Instant::now())));
         }
+        let attempt = t.restarts + 1;
+        return start_and_read(shared, pod, &place, c, t, attempt).await;
+    }
+    match current {
         None => {
             let attempt =
                 if t.id.is_some() || t.restarts > 0 || t.last.is_some() || t.waiting.is_some() {
@@ -884,6 +903,10 @@ async fn check(
     Ok(passed)
 }
 
+/// How long past its grace period a container killed by a probe may take to stop
+/// before it is probed (and killed) again.
+const KILL_MARGIN: Duration = Duration::from_secs(2);
+
 /// Runs the container's due probes; kills it when startup or liveness fails; returns
 /// when the next probe is due.
 async fn probe(
@@ -895,13 +918,17 @@ async fn probe(
     started: Instant,
     st: &mut ProbeState,
 ) -> Option<Duration> {
-    if st.on_hold {
-        st.ready = false;
-        return None;
-    }
     let now = Instant::now();
+    if let Some(until) = st.on_hold_until {
+        if now < until {
+            st.ready = false;
+            return Some(until - now);
+        }
+        st.on_hold_until = None;
+    }
     let mut next: Option<Duration> = None;
     let mut soonest = |d: Duration| next = Some(next.map_or(d, |n: Duration| n.min(d)));
+    // Stops the container; returns until when its probes are on hold.
     let kill = |grace: Option<i64>| {
         let runtime = shared.runtime.clone();
         let id = id.to_owned();
@@ -916,6 +943,7 @@ async fn probe(
         tokio::spawn(async move {
             let _ = runtime.stop_container(&id, grace).await;
         });
+        now + grace + KILL_MARGIN
     };
     if let Some(p) = c.startup_probe.as_deref().filter(|_| !st.started) {
         let timing = Timing::of(p);
@@ -923,10 +951,9 @@ async fn probe(
             Err(wait) => soonest(wait),
             Ok(true) => st.started = true,
             Ok(false) if st.startup.failures >= timing.failure_threshold => {
-                kill(p.termination_grace_period_seconds);
+                st.on_hold_until = Some(kill(p.termination_grace_period_seconds));
                 st.ready = false;
-                st.on_hold = true;
-                return None;
+                return st.on_hold_until.map(|u| u - now);
             }
             Ok(false) => soonest(timing.period),
         }
@@ -941,10 +968,9 @@ async fn probe(
         match check(shared, p, c, id, ip, started, &mut st.liveness, now).await {
             Err(wait) => soonest(wait),
             Ok(_) if st.liveness.failures >= timing.failure_threshold => {
-                kill(p.termination_grace_period_seconds);
+                st.on_hold_until = Some(kill(p.termination_grace_period_seconds));
                 st.ready = false;
-                st.on_hold = true;
-                return None;
+                return st.on_hold_until.map(|u| u - now);
             }
             Ok(_) => soonest(timing.period),
         }

@@ -257,8 +257,9 @@ pub struct ProbeState {
     pub readiness: Tally,
     /// Whether the container counts as ready.
     pub ready: bool,
-    /// Whether a failed startup or liveness probe had the container killed: no probe
-    /// runs on this instance any more (Kubernetes' prober worker `onHold`), so a slow
-    /// graceful stop is not killed again and again.
-    pub on_hold: bool,
+    /// Set when a failed startup or liveness probe had the container killed: no probe
+    /// runs on this instance before then (Kubernetes' prober worker `onHold`), so a slow
+    /// graceful stop is not killed again and again; a container still running after
+    /// its grace period is probed — and killed — again.
+    pub on_hold_until: Option<Instant>,
 }

@@ -898,3 +898,43 @@ async fn a_container_killed_by_its_liveness_probe_gets_its_grace_period() {
     );
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_whose_image_pull_fails_backs_off_as_an_image_pull() {
+    let client = Client::in_memory();
+    let runtime = SimRuntime::new();
+    runtime.set_image_behavior("app:1", Behavior::exit_after(Duration::from_secs(5), 1));
+    let handle = agent(&client, &runtime).await;
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    pods.create(&pod("web", json!({}))).await.unwrap();
+    until(&client, "web", |p| phase(p) == "Running").await;
+    let version = pods
+        .get("web")
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .clone()
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    // The image is gone from the registry by the time the container exits (at 5 s).
+    runtime.fail_pulls("app:1");
+    let mut events = pods.watch(&ListParams::default(), &version).await.unwrap();
+    let mut attempts: Vec<u64> = Vec::new();
+    let mut reasons = std::collections::BTreeSet::new();
+    while attempts.len() < 3 {
+        let Some(Ok(keel_core::client::WatchEvent::Modified(p))) = events.next().await else {
+            continue;
+        };
+        if let Some(reason) = waiting_reason(Some(&p)) {
+            if reason == "ErrImagePull" && attempts.last() != Some(&start.elapsed().as_secs()) {
+                attempts.push(start.elapsed().as_secs());
+            }
+            reasons.insert(reason);
+        }
+    }
+    assert_eq!(attempts, [5, 15, 35], "the pull backoff paces the restarts");
+    assert!(reasons.contains("ImagePullBackOff"), "{reasons:?}");
+    assert!(!reasons.contains("CrashLoopBackOff"), "{reasons:?}");
+    handle.shutdown().await;
+}

@@ -133,12 +133,16 @@ impl Ctx {
             return false;
         };
         slices.retain(|key, version| {
-            let cached = self
-                .slices
-                .get(key)
-                .map(|s| parse_version(s.metadata.resource_version.as_deref()).unwrap_or(0));
+            let slice = self.slices.get(key);
+            // Deleted, but kept by someone's finalizer: as good as gone for us.
+            let terminating = slice
+                .as_ref()
+                .is_some_and(|s| s.metadata.deletion_timestamp.is_some());
+            let cached =
+                slice.map(|s| parse_version(s.metadata.resource_version.as_deref()).unwrap_or(0));
             match (cached, *version) {
                 (None, 0) => false,
+                (Some(_), 0) if terminating => false,
                 (Some(have), want) if want > 0 && have >= want => false,
                 _ => true,
             }
@@ -261,6 +265,8 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         .by_index(BY_CONTROLLER_UID, uid)
         .into_iter()
         .filter(|s| s.metadata.labels.get(MANAGED_BY_LABEL).map(String::as_str) == Some(MANAGED_BY))
+        // Slices being deleted are neither kept nor re-used (`dropEndpointSlicesPendingDeletion`).
+        .filter(|s| s.metadata.deletion_timestamp.is_none())
         .collect();
     have.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let api: Api<EndpointSlice> = Api::namespaced(&ctx.client, &ns);

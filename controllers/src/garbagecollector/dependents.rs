@@ -36,6 +36,12 @@ async fn owner_state(
     let Ok(api) = client.dynamic(&format!("{}/{}", r.api_version, r.kind), namespace) else {
         return Ok(Owner::Solid);
     };
+    if namespace.is_none() && api.entry().namespaced {
+        // A cluster-scoped object cannot be owned by a namespaced one: the reference
+        // cannot be resolved, and such a dependent is never collected (Kubernetes).
+        tracing::warn!(owner = %r.name, kind = %r.kind, "a cluster-scoped object names a namespaced owner");
+        return Ok(Owner::Solid);
+    }
     Ok(match api.get(&r.name).await {
         Ok(o) if o.meta().uid.as_deref() == Some(r.uid.as_str()) => {
             let m = o.meta();
@@ -112,7 +118,20 @@ async fn feed<K: Resource>(cache: Cache<K>, signals: Signals, queue: WorkQueue<O
                 let Some(change) = change else { return };
                 let before = change.old.as_deref().map(owner_uids).unwrap_or_default();
                 let after = change.new.as_deref().map(owner_uids).unwrap_or_default();
-                let released: Vec<String> = before.difference(&after).cloned().collect();
+                let mut released: Vec<String> = before.difference(&after).cloned().collect();
+                // An owner waiting in the foreground no longer waits for a dependent
+                // that stopped blocking it.
+                if let (Some(old), Some(new)) = (&change.old, &change.new) {
+                    let blocking = |o: &K| -> BTreeSet<String> {
+                        o.meta()
+                            .owner_references
+                            .iter()
+                            .filter(|r| r.block_owner_deletion == Some(true))
+                            .map(|r| r.uid.clone())
+                            .collect()
+                    };
+                    released.extend(blocking(old).difference(&blocking(new)).cloned());
+                }
                 if !released.is_empty() {
                     let _ = signals.dependent_gone.send(released);
                 }

@@ -16,7 +16,9 @@
 //! with [`GarbageCollector::dependent`] and [`GarbageCollector::owner`]; owners of any
 //! registered kind are looked up by kind, so a dependent of a custom kind is collected
 //! even when that kind is not watched as an owner (it is then checked when the
-//! dependent changes, not when the owner goes).
+//! dependent changes, not when the owner goes). Orphan and Foreground deletions only
+//! see dependents of the kinds watched as dependents: add every kind whose objects may
+//! name owners, or an Orphan deletion could finish before such a dependent is released.
 
 mod dependents;
 mod owners;

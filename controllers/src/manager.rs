@@ -71,6 +71,7 @@ pub const BUILT_IN: &[&str] = &[
     crate::cronjob::NAME,
     crate::daemonset::NAME,
     crate::statefulset::NAME,
+    crate::podgc::NAME,
 ];
 
 /// A built-in controller by name, with its default settings.
@@ -88,6 +89,7 @@ pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
         crate::cronjob::NAME => Box::new(crate::cronjob::CronJobController::default()),
         crate::daemonset::NAME => Box::new(crate::daemonset::DaemonSetController::default()),
         crate::statefulset::NAME => Box::new(crate::statefulset::StatefulSetController::default()),
+        crate::podgc::NAME => Box::new(crate::podgc::PodGcController::default()),
         _ => return None,
     })
 }

@@ -14,6 +14,7 @@ pub mod endpointslice;
 pub mod garbagecollector;
 pub mod job;
 pub mod manager;
+pub mod nodelifecycle;
 pub mod podgc;
 pub mod replicaset;
 pub mod runtime;

@@ -72,6 +72,7 @@ pub const BUILT_IN: &[&str] = &[
     crate::daemonset::NAME,
     crate::statefulset::NAME,
     crate::podgc::NAME,
+    crate::nodelifecycle::NAME,
 ];
 
 /// A built-in controller by name, with its default settings.
@@ -90,6 +91,9 @@ pub fn built_in(name: &str) -> Option<Box<dyn ManagedController>> {
         crate::daemonset::NAME => Box::new(crate::daemonset::DaemonSetController::default()),
         crate::statefulset::NAME => Box::new(crate::statefulset::StatefulSetController::default()),
         crate::podgc::NAME => Box::new(crate::podgc::PodGcController::default()),
+        crate::nodelifecycle::NAME => {
+            Box::new(crate::nodelifecycle::NodeLifecycleController::default())
+        }
         _ => return None,
     })
 }

@@ -8,8 +8,9 @@ use serde_json::json;
 
 use crate::config::NodeConfig;
 
-/// The namespace of node leases.
-pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
+/// The namespace of node leases (Keel's core defines it, for node agents and the node
+/// lifecycle controller alike).
+pub use keel_core::api::lease::NODE_LEASE_NAMESPACE;
 
 fn node_object(config: &NodeConfig, now: &keel_core::meta::Time) -> Result<Node, Error> {
     let resources =

@@ -36,7 +36,7 @@ use eviction::Eviction;
 pub const NAME: &str = "node-lifecycle";
 
 /// The namespace of the nodes' heartbeat Leases (each named after its node).
-pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
+pub use keel_core::api::NODE_LEASE_NAMESPACE;
 
 /// How often node health is checked (`--node-monitor-period`).
 pub const MONITOR_PERIOD: Duration = Duration::from_secs(5);

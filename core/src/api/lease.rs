@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::meta::MicroTime;
 
+/// The namespace of the Leases nodes heart-beat through (one per node, named after it).
+pub const NODE_LEASE_NAMESPACE: &str = "kube-node-lease";
+
 /// Who holds a lease and until when.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

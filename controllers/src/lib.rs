@@ -7,6 +7,9 @@
 //! that maps events of its kind, of the kinds it owns and of the kinds it watches to
 //! keys, and reconciles each key with at most one worker at a time.
 
+#[macro_use]
+mod macros;
+
 pub mod cronjob;
 pub mod daemonset;
 pub mod deployment;

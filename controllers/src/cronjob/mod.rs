@@ -23,12 +23,11 @@ mod sync;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use keel_core::Error;
 use keel_core::api::{CronJob, Job};
 use keel_core::client::{Api, Client};
 
-use crate::manager::{ManagedController, Shutdown};
+use crate::manager::Shutdown;
 use crate::runtime::cache::BY_CONTROLLER_UID;
 use crate::runtime::{Action, Cache, Config, Controller, Informers, Recorder, is_owner_kind};
 
@@ -40,27 +39,13 @@ pub const NAME: &str = "cronjob";
 /// The annotation with a Job's scheduled time (RFC 3339).
 pub const CRONJOB_SCHEDULED_TIMESTAMP: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 
-/// The CronJob controller. `CronJobController::default()` runs 5 workers, as
-/// `kube-controller-manager`'s `--concurrent-cron-job-syncs`.
-#[derive(Clone, Debug)]
-pub struct CronJobController {
-    workers: usize,
-}
-
-impl Default for CronJobController {
-    fn default() -> Self {
-        CronJobController { workers: 5 }
-    }
-}
+worker_controller!(
+    /// The CronJob controller. `CronJobController::default()` runs 5 workers, as
+    /// `kube-controller-manager`'s `--concurrent-cron-job-syncs`.
+    CronJobController,
+    name: NAME, workers: 5, objects: "CronJobs");
 
 impl CronJobController {
-    /// Reconciles up to `n` CronJobs at once.
-    #[must_use]
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
-        self
-    }
-
     /// Runs until `shutdown` fires.
     pub async fn run(self, client: Client, shutdown: Shutdown) {
         let informers = Informers::of(&client);
@@ -82,16 +67,6 @@ impl CronJobController {
         controller
             .run(reconcile, |_, _, _| Action::requeue(Duration::ZERO), ctx)
             .await;
-    }
-}
-
-impl ManagedController for CronJobController {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
-        Box::pin((*self).run(client, shutdown))
     }
 }
 

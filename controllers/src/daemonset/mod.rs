@@ -29,17 +29,15 @@ mod sync;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use keel_core::Error;
 use keel_core::api::{ControllerRevision, DaemonSet, Node, Pod};
 use keel_core::client::{Api, Client};
 
-use crate::manager::{ManagedController, Shutdown};
-use crate::runtime::cache::{BY_CONTROLLER_UID, ORPHANS_BY_NAMESPACE};
+use crate::manager::Shutdown;
 use crate::runtime::{
     Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, WorkQueue,
-    is_owner_kind,
 };
+use crate::workload::{adopters, candidates, controller_key, selects};
 use crate::workload::{claim, until_next_available};
 use backoff::FailedPodBackoff;
 use revision::{Revision, is_rolling};
@@ -58,27 +56,13 @@ pub const BURST_REPLICAS: usize = 250;
 /// The event reason for a failed daemon pod about to be deleted.
 pub const FAILED_DAEMON_POD: &str = "FailedDaemonPod";
 
-/// The DaemonSet controller. `DaemonSetController::default()` runs 2 workers, as
-/// `kube-controller-manager`'s `--concurrent-daemonset-syncs`.
-#[derive(Clone, Debug)]
-pub struct DaemonSetController {
-    workers: usize,
-}
-
-impl Default for DaemonSetController {
-    fn default() -> Self {
-        DaemonSetController { workers: 2 }
-    }
-}
+worker_controller!(
+    /// The DaemonSet controller. `DaemonSetController::default()` runs 2 workers, as
+    /// `kube-controller-manager`'s `--concurrent-daemonset-syncs`.
+    DaemonSetController,
+    name: NAME, workers: 2, objects: "DaemonSets");
 
 impl DaemonSetController {
-    /// Reconciles up to `n` DaemonSets at once.
-    #[must_use]
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
-        self
-    }
-
     /// Runs until `shutdown` fires.
     pub async fn run(self, client: Client, shutdown: Shutdown) {
         let informers = Informers::of(&client);
@@ -96,7 +80,11 @@ impl DaemonSetController {
         )
         .owns::<Pod>()
         .owns::<ControllerRevision>()
-        .watches::<Pod, _>(move |pod| sets_selecting_orphan(&orphan_sets, pod))
+        .watches::<Pod, _>(move |pod| {
+            adopters(&orphan_sets, pod, |ds: &DaemonSet, p: &Pod| {
+                selects(Some(&ds.spec.selector), &p.metadata.labels)
+            })
+        })
         .watches::<Node, _>(move |_node| {
             node_sets
                 .list()
@@ -123,16 +111,6 @@ impl DaemonSetController {
     }
 }
 
-impl ManagedController for DaemonSetController {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
-        Box::pin((*self).run(client, shutdown))
-    }
-}
-
 struct Ctx {
     client: Client,
     sets: Cache<DaemonSet>,
@@ -142,35 +120,6 @@ struct Ctx {
     expectations: Expectations<ObjectRef>,
     recorder: Recorder,
     backoff: FailedPodBackoff,
-}
-
-/// The DaemonSets an orphan pod's labels match: they may adopt it.
-fn sets_selecting_orphan(sets: &Cache<DaemonSet>, pod: &Pod) -> Vec<ObjectRef> {
-    let Some(ns) = pod.metadata.namespace_str() else {
-        return Vec::new();
-    };
-    if pod.metadata.controller_owner().is_some() {
-        return Vec::new();
-    }
-    sets.list_in(ns)
-        .iter()
-        .filter(|ds| {
-            ds.spec
-                .selector
-                .to_selector()
-                .is_ok_and(|s| !s.is_empty() && s.matches(&pod.metadata.labels))
-        })
-        .map(|ds| ObjectRef::from_obj(&**ds))
-        .collect()
-}
-
-/// The DaemonSet controlling `pod`, if any.
-fn owner_key(pod: &Pod) -> Option<ObjectRef> {
-    let owner = pod.metadata.controller_owner()?;
-    if !is_owner_kind::<DaemonSet>(owner) {
-        return None;
-    }
-    Some(ObjectRef::new(owner.name.clone()).within(pod.metadata.namespace_str()?))
 }
 
 /// Feeds expectations from the pod cache and forgets those (and the failed-pod
@@ -183,20 +132,11 @@ async fn observe(ctx: Arc<Ctx>, queue: WorkQueue<ObjectRef>) {
             change = pods.recv() => {
                 let Some(change) = change else { return };
                 let (old, new) = (change.old.as_deref(), change.new.as_deref());
-                let Some(key) = new.or(old).and_then(owner_key) else { continue };
-                let uid = |p: &Pod| p.metadata.uid.clone().unwrap_or_default();
-                match (old, new) {
-                    (None, Some(p)) if p.metadata.deletion_timestamp.is_some() => {
-                        ctx.expectations.deletion_observed(&key, &uid(p));
-                    }
-                    (None, Some(_)) => ctx.expectations.creation_observed(&key),
-                    (Some(o), Some(p)) if o.metadata.deletion_timestamp.is_none() && p.metadata.deletion_timestamp.is_some() => {
-                        ctx.expectations.deletion_observed(&key, &uid(p));
-                    }
-                    (Some(o), None) => ctx.expectations.deletion_observed(&key, &uid(o)),
-                    _ => continue,
+                let Some(key) = new.or(old).and_then(|p| controller_key::<DaemonSet>(&p.metadata)) else { continue };
+                let (old, new) = (old.map(|p| &p.metadata), new.map(|p| &p.metadata));
+                if ctx.expectations.observe_change(&key, old, new) {
+                    queue.add(key);
                 }
-                queue.add(key);
             }
             change = sets.recv() => {
                 let Some(change) = change else { return };
@@ -238,16 +178,24 @@ async fn reconcile(ds: Arc<DaemonSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         return Ok(Action::await_change());
     }
     let pod_api: Api<Pod> = Api::namespaced(&ctx.client, &ns);
-    let uid = ds.metadata.uid.as_deref().unwrap_or("");
-    let mut candidates = ctx.pods.by_index(BY_CONTROLLER_UID, uid);
-    candidates.extend(ctx.pods.by_index(ORPHANS_BY_NAMESPACE, &ns));
-    let pods = claim(&*ds, &selector, &candidates, &pod_api).await?;
+    let _uid = ds.metadata.uid.as_deref().unwrap_or("");
+    let pods = claim(
+        &*ds,
+        &selector,
+        &candidates(&ctx.pods, &ds.metadata),
+        &pod_api,
+    )
+    .await?;
     let mut nodes = ctx.nodes.list();
     nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     let rev_api: Api<ControllerRevision> = Api::namespaced(&ctx.client, &ns);
-    let mut owned = ctx.history.by_index(BY_CONTROLLER_UID, uid);
-    owned.extend(ctx.history.by_index(ORPHANS_BY_NAMESPACE, &ns));
-    let owned = claim(&*ds, &selector, &owned, &rev_api).await?;
+    let owned = claim(
+        &*ds,
+        &selector,
+        &candidates(&ctx.history, &ds.metadata),
+        &rev_api,
+    )
+    .await?;
     let apis = history::Apis {
         revisions: &rev_api,
         pods: &pod_api,

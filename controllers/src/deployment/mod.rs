@@ -21,44 +21,27 @@ pub mod util;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use keel_core::Error;
 use keel_core::api::{Deployment, Pod, ReplicaSet};
 use keel_core::client::{Api, Client};
 
-use crate::manager::{ManagedController, Shutdown};
-use crate::runtime::cache::{BY_CONTROLLER_UID, ORPHANS_BY_NAMESPACE};
-use crate::runtime::{
-    Action, Cache, Config, Controller, Informers, ObjectRef, Recorder, is_owner_kind,
-};
+use crate::manager::Shutdown;
+use crate::runtime::{Action, Cache, Config, Controller, Informers, ObjectRef, Recorder};
 use crate::workload::claim;
+use crate::workload::{adopters, candidates, controller_key, selects};
 
 pub use rollback::{RollbackError, rollback};
 
 /// The controller's name in a [`ControllerManager`](crate::ControllerManager).
 pub const NAME: &str = "deployment";
 
-/// The Deployment controller. `DeploymentController::default()` runs 5 workers, as
-/// `kube-controller-manager`'s `--concurrent-deployment-syncs`.
-#[derive(Clone, Debug)]
-pub struct DeploymentController {
-    workers: usize,
-}
-
-impl Default for DeploymentController {
-    fn default() -> Self {
-        DeploymentController { workers: 5 }
-    }
-}
+worker_controller!(
+    /// The Deployment controller. `DeploymentController::default()` runs 5 workers, as
+    /// `kube-controller-manager`'s `--concurrent-deployment-syncs`.
+    DeploymentController,
+    name: NAME, workers: 5, objects: "Deployments");
 
 impl DeploymentController {
-    /// Reconciles up to `n` Deployments at once.
-    #[must_use]
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
-        self
-    }
-
     /// Runs until `shutdown` fires.
     pub async fn run(self, client: Client, shutdown: Shutdown) {
         let informers = Informers::of(&client);
@@ -74,7 +57,11 @@ impl DeploymentController {
                 .informers(informers.clone()),
         )
         .owns::<ReplicaSet>()
-        .watches::<ReplicaSet, _>(move |rs| selecting_orphan(&orphans_of, rs))
+        .watches::<ReplicaSet, _>(move |rs| {
+            adopters(&orphans_of, rs, |d: &Deployment, rs: &ReplicaSet| {
+                selects(Some(&d.spec.selector), &rs.metadata.labels)
+            })
+        })
         .watches::<Pod, _>(move |pod| recreate_waiting_on(&recreating, &sets_of_pod, pod))
         .graceful_shutdown_on(shutdown.wait());
         let ctx = Arc::new(Ctx {
@@ -89,42 +76,11 @@ impl DeploymentController {
     }
 }
 
-impl ManagedController for DeploymentController {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
-        Box::pin((*self).run(client, shutdown))
-    }
-}
-
 pub(crate) struct Ctx {
     pub(crate) client: Client,
     pub(crate) sets: Cache<ReplicaSet>,
     pub(crate) pods: Cache<Pod>,
     pub(crate) recorder: Recorder,
-}
-
-/// The Deployments an orphan ReplicaSet's labels match: they may adopt it.
-fn selecting_orphan(deployments: &Cache<Deployment>, rs: &ReplicaSet) -> Vec<ObjectRef> {
-    let Some(ns) = rs.metadata.namespace_str() else {
-        return Vec::new();
-    };
-    if rs.metadata.controller_owner().is_some() {
-        return Vec::new();
-    }
-    deployments
-        .list_in(ns)
-        .iter()
-        .filter(|d| {
-            d.spec
-                .selector
-                .to_selector()
-                .is_ok_and(|s| !s.is_empty() && s.matches(&rs.metadata.labels))
-        })
-        .map(|d| ObjectRef::from_obj(&**d))
-        .collect()
 }
 
 /// A Recreate Deployment waits for its old pods to be gone: their changes wake it.
@@ -133,26 +89,12 @@ fn recreate_waiting_on(
     sets: &Cache<ReplicaSet>,
     pod: &Pod,
 ) -> Vec<ObjectRef> {
-    let (Some(owner), Some(ns)) = (
-        pod.metadata.controller_owner(),
-        pod.metadata.namespace_str(),
-    ) else {
+    let Some(rs) = controller_key::<ReplicaSet>(&pod.metadata).and_then(|k| sets.get(&k)) else {
         return Vec::new();
     };
-    if !is_owner_kind::<ReplicaSet>(owner) {
-        return Vec::new();
-    }
-    let Some(rs) = sets.get(&ObjectRef::new(owner.name.clone()).within(ns)) else {
+    let Some(key) = controller_key::<Deployment>(&rs.metadata) else {
         return Vec::new();
     };
-    let Some(d_owner) = rs
-        .metadata
-        .controller_owner()
-        .filter(|o| is_owner_kind::<Deployment>(o))
-    else {
-        return Vec::new();
-    };
-    let key = ObjectRef::new(d_owner.name.clone()).within(ns);
     match deployments.get(&key) {
         Some(d) if !util::is_rolling(&d) => vec![key],
         _ => Vec::new(),
@@ -176,10 +118,8 @@ async fn reconcile(d: Arc<Deployment>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         return Ok(Action::await_change());
     };
     let rs_api: Api<ReplicaSet> = Api::namespaced(&ctx.client, &ns);
-    let uid = d.metadata.uid.as_deref().unwrap_or("");
-    let mut candidates = ctx.sets.by_index(BY_CONTROLLER_UID, uid);
-    candidates.extend(ctx.sets.by_index(ORPHANS_BY_NAMESPACE, &ns));
-    let sets = claim(&*d, &selector, &candidates, &rs_api).await?;
+    let _uid = d.metadata.uid.as_deref().unwrap_or("");
+    let sets = claim(&*d, &selector, &candidates(&ctx.sets, &d.metadata), &rs_api).await?;
     let mut sync = Sync {
         ctx: &ctx,
         d: (*d).clone(),

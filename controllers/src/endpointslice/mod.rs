@@ -16,7 +16,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use keel_core::Error;
 use keel_core::api::{EndpointSlice, Node, Pod, Service};
 use keel_core::client::{Api, Client, DeleteParams};
@@ -26,7 +25,7 @@ use keel_core::store::parse_version;
 
 pub use desired::{MAX_ENDPOINTS_PER_SLICE, SliceContent, desired};
 
-use crate::manager::{ManagedController, Shutdown};
+use crate::manager::Shutdown;
 use crate::runtime::cache::BY_CONTROLLER_UID;
 use crate::runtime::{Action, Cache, Config, Controller, Informers, ObjectRef};
 use crate::workload::controller_ref;
@@ -45,27 +44,13 @@ pub const HEADLESS_LABEL: &str = "service.kubernetes.io/headless";
 /// The node label naming its zone.
 pub const ZONE_LABEL: &str = "topology.kubernetes.io/zone";
 
-/// The EndpointSlice controller. `default()` runs 5 workers, as
-/// `--concurrent-service-endpoint-syncs`.
-#[derive(Clone, Debug)]
-pub struct EndpointSliceController {
-    workers: usize,
-}
-
-impl Default for EndpointSliceController {
-    fn default() -> Self {
-        EndpointSliceController { workers: 5 }
-    }
-}
+worker_controller!(
+    /// The EndpointSlice controller. `default()` runs 5 workers, as
+    /// `--concurrent-service-endpoint-syncs`.
+    EndpointSliceController,
+    name: NAME, workers: 5, objects: "Services");
 
 impl EndpointSliceController {
-    /// Reconciles up to `n` Services at once.
-    #[must_use]
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
-        self
-    }
-
     /// Runs until `shutdown` fires.
     pub async fn run(self, client: Client, shutdown: Shutdown) {
         let informers = Informers::of(&client);
@@ -93,16 +78,6 @@ impl EndpointSliceController {
             .run(reconcile, |_, _, _| Action::requeue(Duration::ZERO), ctx)
             .await;
         tracker.abort();
-    }
-}
-
-impl ManagedController for EndpointSliceController {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
-        Box::pin((*self).run(client, shutdown))
     }
 }
 

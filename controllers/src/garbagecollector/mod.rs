@@ -23,7 +23,6 @@
 mod dependents;
 mod owners;
 
-use futures::future::BoxFuture;
 use keel_core::Resource;
 use keel_core::api::{
     ControllerRevision, CronJob, DaemonSet, Deployment, EndpointSlice, Job, PersistentVolumeClaim,
@@ -33,7 +32,7 @@ use keel_core::client::Client;
 use tokio::sync::broadcast;
 use tokio::task::JoinSet;
 
-use crate::manager::{ManagedController, Shutdown};
+use crate::manager::Shutdown;
 
 /// The controller's name in a [`ControllerManager`](crate::ControllerManager).
 pub const NAME: &str = "garbagecollector";
@@ -181,12 +180,4 @@ impl GarbageCollector {
     }
 }
 
-impl ManagedController for GarbageCollector {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
-        Box::pin((*self).run(client, shutdown))
-    }
-}
+managed_controller!(GarbageCollector, NAME);

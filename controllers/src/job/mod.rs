@@ -24,18 +24,18 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use keel_core::Error;
 use keel_core::api::{Job, Pod};
 use keel_core::client::{Api, Client};
 
-use crate::manager::{ManagedController, Shutdown};
-use crate::runtime::cache::{BY_CONTROLLER_UID, ORPHANS_BY_NAMESPACE};
+use crate::manager::Shutdown;
+use crate::runtime::cache::BY_CONTROLLER_UID;
 use crate::runtime::{
     Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, WorkQueue,
     is_owner_kind,
 };
 use crate::workload::claim_adopting;
+use crate::workload::{adopters, candidates, controller_key, selects};
 use backoff::BackoffRecord;
 use pods::has_tracking_finalizer;
 
@@ -58,27 +58,13 @@ pub const JOB_COMPLETION_INDEX: &str = "batch.kubernetes.io/job-completion-index
 /// The environment variable that gives an `Indexed` Job's containers their index.
 pub const JOB_COMPLETION_INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
 
-/// The Job controller. `JobController::default()` runs 5 workers, as
-/// `kube-controller-manager`'s `--concurrent-job-syncs`.
-#[derive(Clone, Debug)]
-pub struct JobController {
-    workers: usize,
-}
-
-impl Default for JobController {
-    fn default() -> Self {
-        JobController { workers: 5 }
-    }
-}
+worker_controller!(
+    /// The Job controller. `JobController::default()` runs 5 workers, as
+    /// `kube-controller-manager`'s `--concurrent-job-syncs`.
+    JobController,
+    name: NAME, workers: 5, objects: "Jobs");
 
 impl JobController {
-    /// Reconciles up to `n` Jobs at once.
-    #[must_use]
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
-        self
-    }
-
     /// Runs until `shutdown` fires.
     pub async fn run(self, client: Client, shutdown: Shutdown) {
         let informers = Informers::of(&client);
@@ -93,7 +79,11 @@ impl JobController {
                 .informers(informers),
         )
         .owns::<Pod>()
-        .watches::<Pod, _>(move |pod| jobs_selecting_orphan(&orphan_jobs, pod))
+        .watches::<Pod, _>(move |pod| {
+            adopters(&orphan_jobs, pod, |j: &Job, p: &Pod| {
+                selects(j.spec.selector.as_ref(), &p.metadata.labels)
+            })
+        })
         .graceful_shutdown_on(shutdown.wait());
         let ctx = Arc::new(Ctx {
             recorder: Recorder::new(&client, "job-controller"),
@@ -110,16 +100,6 @@ impl JobController {
             .run(reconcile, |_, _, _| Action::requeue(Duration::ZERO), ctx)
             .await;
         observer.abort();
-    }
-}
-
-impl ManagedController for JobController {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
-        Box::pin((*self).run(client, shutdown))
     }
 }
 
@@ -214,36 +194,6 @@ fn version(job: &Job) -> Option<u64> {
     job.metadata.resource_version.as_deref()?.parse().ok()
 }
 
-/// The Jobs an orphan pod's labels match: they may adopt it.
-fn jobs_selecting_orphan(jobs: &Cache<Job>, pod: &Pod) -> Vec<ObjectRef> {
-    let Some(ns) = pod.metadata.namespace_str() else {
-        return Vec::new();
-    };
-    if pod.metadata.controller_owner().is_some() {
-        return Vec::new();
-    }
-    jobs.list_in(ns)
-        .iter()
-        .filter(|j| {
-            j.spec
-                .selector
-                .as_ref()
-                .and_then(|s| s.to_selector().ok())
-                .is_some_and(|s| !s.is_empty() && s.matches(&pod.metadata.labels))
-        })
-        .map(|j| ObjectRef::from_obj(&**j))
-        .collect()
-}
-
-/// The Job controlling `pod`, if any.
-fn owner_key(pod: &Pod) -> Option<ObjectRef> {
-    let owner = pod.metadata.controller_owner()?;
-    if !is_owner_kind::<Job>(owner) {
-        return None;
-    }
-    Some(ObjectRef::new(owner.name.clone()).within(pod.metadata.namespace_str()?))
-}
-
 /// Whether a pod with the tracking finalizer has no live, unfinished Job left to count
 /// it (its Job is gone, replaced, finished, or it has none): the finalizer must go so
 /// the pod can be deleted (Kubernetes' orphan-pod worker).
@@ -257,7 +207,7 @@ fn finalizer_orphaned(ctx: &Ctx, pod: &Pod) -> bool {
     if !is_owner_kind::<Job>(owner) {
         return false;
     }
-    let Some(key) = owner_key(pod) else {
+    let Some(key) = controller_key::<Job>(&pod.metadata) else {
         return false;
     };
     match ctx.jobs.get(&key) {
@@ -285,24 +235,14 @@ async fn observe(ctx: Arc<Ctx>, queue: WorkQueue<ObjectRef>) {
                         }
                     });
                 }
-                let Some(key) = new.or(old).and_then(owner_key) else { continue };
+                let Some(key) = new.or(old).and_then(|p| controller_key::<Job>(&p.metadata)) else { continue };
                 let uid = new.or(old).and_then(|p| p.metadata.uid.as_deref()).unwrap_or("");
                 match new {
                     Some(p) if !has_tracking_finalizer(p) => ctx.finalizers.observed(&key, uid),
                     None => ctx.finalizers.observed(&key, uid),
                     Some(_) => {}
                 }
-                match (old, new) {
-                    (None, Some(p)) if p.metadata.deletion_timestamp.is_some() => {
-                        ctx.expectations.deletion_observed(&key, uid);
-                    }
-                    (None, Some(_)) => ctx.expectations.creation_observed(&key),
-                    (Some(o), Some(p)) if o.metadata.deletion_timestamp.is_none() && p.metadata.deletion_timestamp.is_some() => {
-                        ctx.expectations.deletion_observed(&key, uid);
-                    }
-                    (Some(_), None) => ctx.expectations.deletion_observed(&key, uid),
-                    _ => {}
-                }
+                ctx.expectations.observe_change(&key, old.map(|p| &p.metadata), new.map(|p| &p.metadata));
                 queue.add(key);
             }
             change = jobs.recv() => {
@@ -378,8 +318,7 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Ctx>) -> Result<Action, Error> {
         return Ok(Action::await_change());
     };
     let satisfied = ctx.expectations.satisfied(&key);
-    let mut candidates = ctx.pods.by_index(BY_CONTROLLER_UID, &uid);
-    candidates.extend(ctx.pods.by_index(ORPHANS_BY_NAMESPACE, &ns));
+    let candidates = candidates(&ctx.pods, &job.metadata);
     let orphans: HashSet<String> = candidates
         .iter()
         .filter(|p| p.metadata.controller_owner().is_none())

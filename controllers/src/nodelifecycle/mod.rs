@@ -21,14 +21,13 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use keel_core::Error;
 use keel_core::api::{Lease, Node, NodeCondition, Pod};
 use keel_core::client::{Api, Client};
 use keel_core::meta::Time;
 use tokio::time::Instant;
 
-use crate::manager::{ManagedController, Shutdown};
+use crate::manager::Shutdown;
 use crate::runtime::{Cache, Informers, ObjectRef};
 use eviction::Eviction;
 
@@ -98,15 +97,7 @@ impl NodeLifecycleController {
     }
 }
 
-impl ManagedController for NodeLifecycleController {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
-        Box::pin((*self).run(client, shutdown))
-    }
-}
+managed_controller!(NodeLifecycleController, NAME);
 
 struct Lifecycle {
     client: Client,

@@ -10,13 +10,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use keel_core::Error;
 use keel_core::api::{Node, Pod};
 use keel_core::client::{Api, Client, DeleteParams, Preconditions};
 use tokio::time::Instant;
 
-use crate::manager::{ManagedController, Shutdown};
+use crate::manager::Shutdown;
 use crate::runtime::{Cache, Informers, ObjectRef};
 
 /// The controller's name in a [`ControllerManager`](crate::ControllerManager).
@@ -70,15 +69,7 @@ impl PodGcController {
     }
 }
 
-impl ManagedController for PodGcController {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
-        Box::pin((*self).run(client, shutdown))
-    }
-}
+managed_controller!(PodGcController, NAME);
 
 struct Gc {
     client: Client,

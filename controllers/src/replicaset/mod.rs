@@ -13,16 +13,16 @@ mod status;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use keel_core::Error;
 use keel_core::api::{Pod, ReplicaSet};
 use keel_core::client::{Api, Client, DeleteParams};
 
-use crate::manager::{ManagedController, Shutdown};
-use crate::runtime::cache::{BY_CONTROLLER_UID, ORPHANS_BY_NAMESPACE};
+use crate::manager::Shutdown;
+use crate::runtime::cache::BY_CONTROLLER_UID;
 use crate::runtime::{
-    Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, is_owner_kind,
+    Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder,
 };
+use crate::workload::{adopters, candidates, controller_key, selects};
 use crate::workload::{
     claim, is_pod_active, pod_from_template, pods_to_delete, slow_start_batches,
 };
@@ -33,27 +33,13 @@ pub const NAME: &str = "replicaset";
 /// At most this many pods are created or deleted per sync (Kubernetes' `BurstReplicas`).
 pub const BURST_REPLICAS: usize = 500;
 
-/// The ReplicaSet controller. `ReplicaSetController::default()` runs 5 workers, as
-/// `kube-controller-manager`'s `--concurrent-replicaset-syncs`.
-#[derive(Clone, Debug)]
-pub struct ReplicaSetController {
-    workers: usize,
-}
-
-impl Default for ReplicaSetController {
-    fn default() -> Self {
-        ReplicaSetController { workers: 5 }
-    }
-}
+worker_controller!(
+    /// The ReplicaSet controller. `ReplicaSetController::default()` runs 5 workers, as
+    /// `kube-controller-manager`'s `--concurrent-replicaset-syncs`.
+    ReplicaSetController,
+    name: NAME, workers: 5, objects: "ReplicaSets");
 
 impl ReplicaSetController {
-    /// Reconciles up to `n` ReplicaSets at once.
-    #[must_use]
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
-        self
-    }
-
     /// Runs until `shutdown` fires.
     pub async fn run(self, client: Client, shutdown: Shutdown) {
         let informers = Informers::of(&client);
@@ -68,7 +54,11 @@ impl ReplicaSetController {
                 .informers(informers),
         )
         .owns::<Pod>()
-        .watches::<Pod, _>(move |pod| sets_selecting_orphan(&orphan_sets, pod))
+        .watches::<Pod, _>(move |pod| {
+            adopters(&orphan_sets, pod, |rs: &ReplicaSet, p: &Pod| {
+                selects(Some(&rs.spec.selector), &p.metadata.labels)
+            })
+        })
         .graceful_shutdown_on(shutdown.wait());
         let ctx = Arc::new(Ctx {
             recorder: Recorder::new(&client, "replicaset-controller"),
@@ -85,51 +75,12 @@ impl ReplicaSetController {
     }
 }
 
-impl ManagedController for ReplicaSetController {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
-        Box::pin((*self).run(client, shutdown))
-    }
-}
-
 struct Ctx {
     client: Client,
     sets: Cache<ReplicaSet>,
     pods: Cache<Pod>,
     expectations: Expectations<ObjectRef>,
     recorder: Recorder,
-}
-
-/// The ReplicaSets an orphan pod's labels match: they may adopt it.
-fn sets_selecting_orphan(sets: &Cache<ReplicaSet>, pod: &Pod) -> Vec<ObjectRef> {
-    let Some(ns) = pod.metadata.namespace_str() else {
-        return Vec::new();
-    };
-    if pod.metadata.controller_owner().is_some() {
-        return Vec::new();
-    }
-    sets.list_in(ns)
-        .iter()
-        .filter(|rs| {
-            rs.spec
-                .selector
-                .to_selector()
-                .is_ok_and(|s| !s.is_empty() && s.matches(&pod.metadata.labels))
-        })
-        .map(|rs| ObjectRef::from_obj(&**rs))
-        .collect()
-}
-
-/// The ReplicaSet controlling `pod`, if any.
-fn owner_key(pod: &Pod) -> Option<ObjectRef> {
-    let owner = pod.metadata.controller_owner()?;
-    if !is_owner_kind::<ReplicaSet>(owner) {
-        return None;
-    }
-    Some(ObjectRef::new(owner.name.clone()).within(pod.metadata.namespace_str()?))
 }
 
 /// Feeds expectations from the pod cache (creations and deletions seen) and forgets
@@ -142,21 +93,11 @@ async fn observe(ctx: Arc<Ctx>, queue: crate::runtime::WorkQueue<ObjectRef>) {
             change = pods.recv() => {
                 let Some(change) = change else { return };
                 let (old, new) = (change.old.as_deref(), change.new.as_deref());
-                let Some(key) = new.or(old).and_then(owner_key) else { continue };
-                match (old, new) {
-                    (None, Some(p)) if p.metadata.deletion_timestamp.is_some() => {
-                        ctx.expectations.deletion_observed(&key, p.metadata.uid.as_deref().unwrap_or(""));
-                    }
-                    (None, Some(_)) => ctx.expectations.creation_observed(&key),
-                    (Some(o), Some(p)) if o.metadata.deletion_timestamp.is_none() && p.metadata.deletion_timestamp.is_some() => {
-                        ctx.expectations.deletion_observed(&key, p.metadata.uid.as_deref().unwrap_or(""));
-                    }
-                    (Some(o), None) => {
-                        ctx.expectations.deletion_observed(&key, o.metadata.uid.as_deref().unwrap_or(""));
-                    }
-                    _ => continue,
+                let Some(key) = new.or(old).and_then(|p| controller_key::<ReplicaSet>(&p.metadata)) else { continue };
+                let (old, new) = (old.map(|p| &p.metadata), new.map(|p| &p.metadata));
+                if ctx.expectations.observe_change(&key, old, new) {
+                    queue.add(key);
                 }
-                queue.add(key);
             }
             change = sets.recv() => {
                 let Some(change) = change else { return };
@@ -179,7 +120,7 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
     let pod_api: Api<Pod> = Api::namespaced(&ctx.client, &ns);
     let needs_sync = ctx.expectations.satisfied(&key);
     // Only active pods are claimed (Kubernetes' `FilterActivePods` before `claimPods`).
-    let mut pods = candidates(&ctx.pods, &rs, &ns);
+    let mut pods = candidates(&ctx.pods, &rs.metadata);
     pods.retain(|p| is_pod_active(p));
     let active = claim(&*rs, &selector, &pods, &pod_api).await?;
 
@@ -195,15 +136,6 @@ async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> 
         return Err(error);
     }
     Ok(action)
-}
-
-/// The pods `rs` may claim: those it controls and the orphans of its namespace (pods
-/// controlled by others are never claimed, so they are not looked at).
-fn candidates(pods: &Cache<Pod>, rs: &ReplicaSet, ns: &str) -> Vec<Arc<Pod>> {
-    let uid = rs.metadata.uid.as_deref().unwrap_or("");
-    let mut all = pods.by_index(BY_CONTROLLER_UID, uid);
-    all.extend(pods.by_index(ORPHANS_BY_NAMESPACE, ns));
-    all
 }
 
 /// Creates or deletes pods towards `spec.replicas`; the failure, if any, as

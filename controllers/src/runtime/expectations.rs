@@ -131,6 +131,33 @@ impl<T: QueueKey> Expectations<T> {
             .map_or((0, 0), |e| (e.adds.max(0), e.deletes.max(0)))
     }
 
+    /// Feeds one cache change of a child of `key` (its metadata before and after):
+    /// an added child is a creation seen, one added already terminating or starting to
+    /// terminate or gone is a deletion seen. Whether it was either (the owner should
+    /// then be looked at again).
+    pub fn observe_change(
+        &self,
+        key: &T,
+        old: Option<&keel_core::meta::ObjectMeta>,
+        new: Option<&keel_core::meta::ObjectMeta>,
+    ) -> bool {
+        let uid = |m: &keel_core::meta::ObjectMeta| m.uid.clone().unwrap_or_default();
+        match (old, new) {
+            (None, Some(n)) if n.deletion_timestamp.is_some() => {
+                self.deletion_observed(key, &uid(n));
+            }
+            (None, Some(_)) => self.creation_observed(key),
+            (Some(o), Some(n))
+                if o.deletion_timestamp.is_none() && n.deletion_timestamp.is_some() =>
+            {
+                self.deletion_observed(key, &uid(n));
+            }
+            (Some(o), None) => self.deletion_observed(key, &uid(o)),
+            _ => return false,
+        }
+        true
+    }
+
     /// Forgets `key` (its controller object was deleted).
     pub fn forget(&self, key: &T) {
         self.lock().remove(key);
@@ -182,5 +209,25 @@ mod tests {
         assert!(!e.satisfied(&"ds"), "the deletion is still outstanding");
         e.deletion_observed(&"ds", "a");
         assert!(e.satisfied(&"ds"));
+    }
+
+    #[test]
+    fn cache_changes_count_as_creations_and_deletions() {
+        use keel_core::meta::{ObjectMeta, Time};
+        let e: Expectations<&str> = Expectations::new();
+        let mut child = ObjectMeta::named("c");
+        child.uid = Some("u1".into());
+        e.expect_creations(&"k", 1);
+        assert!(e.observe_change(&"k", None, Some(&child)));
+        assert!(e.satisfied(&"k"));
+        e.expect_deletions(&"k", ["u1".to_owned()]);
+        assert!(
+            !e.observe_change(&"k", Some(&child), Some(&child)),
+            "an update is neither"
+        );
+        let mut leaving = child.clone();
+        leaving.deletion_timestamp = Some(Time::epoch());
+        assert!(e.observe_change(&"k", Some(&child), Some(&leaving)));
+        assert!(e.satisfied(&"k"));
     }
 }

@@ -38,18 +38,17 @@ mod sync;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
 use keel_core::Error;
 use keel_core::api::{ControllerRevision, PersistentVolumeClaim, Pod, StatefulSet};
 use keel_core::client::{Api, Client};
 
-use crate::manager::{ManagedController, Shutdown};
+use crate::manager::Shutdown;
 use crate::runtime::cache::{BY_CONTROLLER_UID, ORPHANS_BY_NAMESPACE};
 use crate::runtime::{
     Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, WorkQueue,
-    is_owner_kind,
 };
 use crate::workload::history::sort_revisions;
+use crate::workload::{adopters, candidates, controller_key};
 use crate::workload::{claim, until_next_available};
 
 pub use identity::{
@@ -60,27 +59,13 @@ pub use revision::update_revision_name;
 /// The controller's name in a [`ControllerManager`](crate::ControllerManager).
 pub const NAME: &str = "statefulset";
 
-/// The StatefulSet controller. `StatefulSetController::default()` runs 5 workers, as
-/// `kube-controller-manager`'s `--concurrent-statefulset-syncs`.
-#[derive(Clone, Debug)]
-pub struct StatefulSetController {
-    workers: usize,
-}
-
-impl Default for StatefulSetController {
-    fn default() -> Self {
-        StatefulSetController { workers: 5 }
-    }
-}
+worker_controller!(
+    /// The StatefulSet controller. `StatefulSetController::default()` runs 5 workers, as
+    /// `kube-controller-manager`'s `--concurrent-statefulset-syncs`.
+    StatefulSetController,
+    name: NAME, workers: 5, objects: "StatefulSets");
 
 impl StatefulSetController {
-    /// Reconciles up to `n` StatefulSets at once.
-    #[must_use]
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
-        self
-    }
-
     /// Runs until `shutdown` fires.
     pub async fn run(self, client: Client, shutdown: Shutdown) {
         let informers = Informers::of(&client);
@@ -98,7 +83,11 @@ impl StatefulSetController {
         )
         .owns::<Pod>()
         .owns::<ControllerRevision>()
-        .watches::<Pod, _>(move |pod| sets_selecting_orphan(&orphan_sets, pod))
+        .watches::<Pod, _>(move |pod| {
+            adopters(&orphan_sets, pod, |set: &StatefulSet, p: &Pod| {
+                may_adopt(set, p)
+            })
+        })
         .graceful_shutdown_on(shutdown.wait());
         let ctx = Arc::new(Ctx {
             recorder: Recorder::new(&client, "statefulset-controller"),
@@ -114,16 +103,6 @@ impl StatefulSetController {
             .run(reconcile, |_, _, _| Action::requeue(Duration::ZERO), ctx)
             .await;
         observer.abort();
-    }
-}
-
-impl ManagedController for StatefulSetController {
-    fn name(&self) -> &str {
-        NAME
-    }
-
-    fn run(self: Box<Self>, client: Client, shutdown: Shutdown) -> BoxFuture<'static, ()> {
-        Box::pin((*self).run(client, shutdown))
     }
 }
 
@@ -148,30 +127,6 @@ fn may_adopt(set: &StatefulSet, pod: &Pod) -> bool {
             .is_ok_and(|s| !s.is_empty() && s.matches(&pod.metadata.labels))
 }
 
-/// The StatefulSets that may adopt an orphan pod.
-fn sets_selecting_orphan(sets: &Cache<StatefulSet>, pod: &Pod) -> Vec<ObjectRef> {
-    let Some(ns) = pod.metadata.namespace_str() else {
-        return Vec::new();
-    };
-    if pod.metadata.controller_owner().is_some() {
-        return Vec::new();
-    }
-    sets.list_in(ns)
-        .iter()
-        .filter(|set| may_adopt(set, pod))
-        .map(|set| ObjectRef::from_obj(&**set))
-        .collect()
-}
-
-/// The StatefulSet controlling `pod`, if any.
-fn owner_key(pod: &Pod) -> Option<ObjectRef> {
-    let owner = pod.metadata.controller_owner()?;
-    if !is_owner_kind::<StatefulSet>(owner) {
-        return None;
-    }
-    Some(ObjectRef::new(owner.name.clone()).within(pod.metadata.namespace_str()?))
-}
-
 /// Feeds creation expectations from the pod cache; cleans up after deleted sets
 /// (expectations, claims under `whenDeleted: Delete`).
 async fn observe(ctx: Arc<Ctx>, queue: WorkQueue<ObjectRef>) {
@@ -182,7 +137,7 @@ async fn observe(ctx: Arc<Ctx>, queue: WorkQueue<ObjectRef>) {
             change = pods.recv() => {
                 let Some(change) = change else { return };
                 if let (None, Some(new)) = (&change.old, &change.new)
-                    && let Some(key) = owner_key(new)
+                    && let Some(key) = controller_key::<StatefulSet>(&new.metadata)
                 {
                     ctx.expectations.creation_observed(&key);
                     queue.add(key);
@@ -210,18 +165,22 @@ async fn reconcile(set: Arc<StatefulSet>, ctx: Arc<Ctx>) -> Result<Action, Error
     };
     let pod_api: Api<Pod> = Api::namespaced(&ctx.client, &ns);
     let uid = set.metadata.uid.as_deref().unwrap_or("");
-    let mut candidates = ctx.pods.by_index(BY_CONTROLLER_UID, uid);
-    candidates.extend(
+    let mut pod_candidates = ctx.pods.by_index(BY_CONTROLLER_UID, uid);
+    pod_candidates.extend(
         ctx.pods
             .by_index(ORPHANS_BY_NAMESPACE, &ns)
             .into_iter()
             .filter(|p| ordinal_of(&set, p.metadata.name_str()).is_some()),
     );
-    let pods = claim(&*set, &selector, &candidates, &pod_api).await?;
+    let pods = claim(&*set, &selector, &pod_candidates, &pod_api).await?;
     let rev_api: Api<ControllerRevision> = Api::namespaced(&ctx.client, &ns);
-    let mut owned = ctx.history.by_index(BY_CONTROLLER_UID, uid);
-    owned.extend(ctx.history.by_index(ORPHANS_BY_NAMESPACE, &ns));
-    let mut history = claim(&*set, &selector, &owned, &rev_api).await?;
+    let mut history = claim(
+        &*set,
+        &selector,
+        &candidates(&ctx.history, &set.metadata),
+        &rev_api,
+    )
+    .await?;
     sort_revisions(&mut history);
     let revisions = revision::revisions(&rev_api, &set, &history).await?;
     let split = sync::split(&set, &pods);

@@ -10,6 +10,19 @@ use keel_core::labels::Selector;
 use keel_core::{Error, meta::ObjectMeta};
 
 use super::owner::controller_ref;
+use crate::runtime::Cache;
+use crate::runtime::cache::{BY_CONTROLLER_UID, ORPHANS_BY_NAMESPACE};
+
+/// What an owner with `meta` may claim from `cache`: the objects it controls and the
+/// orphans of its namespace (those controlled by others are never claimed, so they are
+/// not looked at).
+pub fn candidates<C: Resource>(cache: &Cache<C>, owner: &ObjectMeta) -> Vec<Arc<C>> {
+    let mut all = cache.by_index(BY_CONTROLLER_UID, owner.uid.as_deref().unwrap_or(""));
+    if let Some(ns) = owner.namespace_str() {
+        all.extend(cache.by_index(ORPHANS_BY_NAMESPACE, ns));
+    }
+    all
+}
 
 /// What [`claim`] decided for one candidate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,9 +15,9 @@ pub mod status;
 pub mod template;
 
 pub use batch::{slow_start_batch, slow_start_batches};
-pub use claim::{Claimed, claim, claim_adopting, claim_decision};
+pub use claim::{Claimed, candidates, claim, claim_adopting, claim_decision};
 pub use node_fit::{matches_required_affinity, tolerates, untolerated_taint};
-pub use owner::{controller_ref, is_controlled_by};
+pub use owner::{adopters, controller_key, controller_ref, is_controlled_by, selects};
 pub use pods::{
     is_pod_active, is_pod_available, pods_to_delete, ready_since, until_next_available,
 };

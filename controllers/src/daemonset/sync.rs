@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use keel_core::Error;
 use keel_core::api::{DaemonSet, Pod};
-use keel_core::client::{Api, DeleteParams};
+use keel_core::client::Api;
 
 use super::revision::Revision;
 use super::{BURST_REPLICAS, Ctx, placement};
 use crate::runtime::ObjectRef;
+use crate::workload::pod_control::delete_pod;
 use crate::workload::{pod_from_template, slow_start_batch};
 
 /// Creates a pod of `revision` on each of `create` and deletes `delete` (Kubernetes'
@@ -57,27 +58,7 @@ pub(super) async fn sync_nodes(
     }
     let deletions = delete.iter().map(|pod| {
         let api = &api;
-        async move {
-            let name = pod.metadata.name_str();
-            let uid = pod.metadata.uid.as_deref().unwrap_or("");
-            match api.delete(name, &DeleteParams::default()).await {
-                Ok(_) => {
-                    let msg = format!("Deleted pod: {name}");
-                    let _ = ctx.recorder.normal(&**ds, "SuccessfulDelete", &msg).await;
-                    None
-                }
-                Err(e) if e.is_not_found() => {
-                    ctx.expectations.deletion_observed(key, uid);
-                    None
-                }
-                Err(e) => {
-                    ctx.expectations.deletion_observed(key, uid);
-                    let msg = format!("Error deleting: {e}");
-                    let _ = ctx.recorder.warning(&**ds, "FailedDelete", &msg).await;
-                    Some(e)
-                }
-            }
-        }
+        async move { delete_pod(api, &**ds, pod, &ctx.recorder, &ctx.expectations, key).await }
     });
     let delete_error = futures::future::join_all(deletions)
         .await

@@ -15,13 +15,14 @@ use std::time::Duration;
 
 use keel_core::Error;
 use keel_core::api::{Pod, ReplicaSet};
-use keel_core::client::{Api, Client, DeleteParams};
+use keel_core::client::{Api, Client};
 
 use crate::manager::Shutdown;
 use crate::runtime::cache::BY_CONTROLLER_UID;
 use crate::runtime::{
     Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder,
 };
+use crate::workload::pod_control::delete_pod;
 use crate::workload::{adopters, candidates, controller_key, selects};
 use crate::workload::{
     claim, is_pod_active, pod_from_template, pods_to_delete, slow_start_batches,
@@ -192,25 +193,7 @@ async fn manage_replicas(
             .map(|p| p.metadata.uid.clone().unwrap_or_default());
         ctx.expectations.expect_deletions(key, uids);
         let deletions = doomed.iter().map(|pod| async move {
-            let name = pod.metadata.name_str();
-            let uid = pod.metadata.uid.as_deref().unwrap_or("");
-            match api.delete(name, &DeleteParams::default()).await {
-                Ok(_) => {
-                    let msg = format!("Deleted pod: {name}");
-                    let _ = ctx.recorder.normal(&**rs, "SuccessfulDelete", &msg).await;
-                    None
-                }
-                Err(e) if e.is_not_found() => {
-                    ctx.expectations.deletion_observed(key, uid);
-                    None
-                }
-                Err(e) => {
-                    ctx.expectations.deletion_observed(key, uid);
-                    let msg = format!("Error deleting: {e}");
-                    let _ = ctx.recorder.warning(&**rs, "FailedDelete", &msg).await;
-                    Some(e)
-                }
-            }
+            delete_pod(api, &**rs, pod, &ctx.recorder, &ctx.expectations, key).await
         });
         let errors = futures::future::join_all(deletions).await;
         return errors

@@ -10,6 +10,7 @@ pub mod claim;
 pub mod history;
 pub mod node_fit;
 pub mod owner;
+pub mod pod_control;
 pub mod pods;
 pub mod status;
 pub mod template;

@@ -112,6 +112,43 @@ pub trait PreFilterExtensions: Send + Sync {
 pub trait Filter: Plugin {
     /// Success if it can; the reasons if not.
     fn filter(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status;
+
+    /// Filters a round of nodes at once: keeps in `nodes`, in order, those that pass
+    /// and appends each rejected node with its status to `rejected`. The framework
+    /// calls this once per round of candidate nodes; the default calls
+    /// [`filter`](Self::filter) per node ([`filter_each`]). Override it to hoist
+    /// per-pod work out of the per-node loop — the outcome must equal the default's.
+    fn filter_nodes<'n>(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &mut Vec<&'n NodeInfo>,
+        rejected: &mut Vec<(&'n NodeInfo, Status)>,
+    ) {
+        filter_each(state, pod, nodes, rejected, |state, pod, node| {
+            self.filter(state, pod, node)
+        });
+    }
+}
+
+/// [`Filter::filter_nodes`] by a per-node `filter`: keeps the nodes it passes and
+/// moves the others, with its status, to `rejected`.
+pub fn filter_each<'n>(
+    state: &CycleState,
+    pod: &PodInfo,
+    nodes: &mut Vec<&'n NodeInfo>,
+    rejected: &mut Vec<(&'n NodeInfo, Status)>,
+    mut filter: impl FnMut(&CycleState, &PodInfo, &NodeInfo) -> Status,
+) {
+    nodes.retain(|node| {
+        let status = filter(state, pod, node);
+        if status.is_success() {
+            true
+        } else {
+            rejected.push((node, status));
+            false
+        }
+    });
 }
 
 /// What a PostFilter plugin proposes when no node fits: a node to nominate and the pods
@@ -153,6 +190,23 @@ pub trait PreScore: Plugin {
 pub trait Score: Plugin {
     /// The node's raw score.
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status>;
+
+    /// Scores every node of `nodes` into `scores` (same length and order). The
+    /// framework calls this once per cycle; the default calls [`score`](Self::score)
+    /// per node. Override it to hoist per-pod work (reading the cycle state, resolving
+    /// configuration) out of the per-node loop — the result must equal the default's.
+    fn score_nodes(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut [i64],
+    ) -> Result<(), Status> {
+        for (slot, node) in scores.iter_mut().zip(nodes) {
+            *slot = self.score(state, pod, node)?;
+        }
+        Ok(())
+    }
 
     /// Maps the raw scores (one per feasible node, in order) into
     /// [`MIN_NODE_SCORE`]..=[`MAX_NODE_SCORE`]; the default leaves them.

@@ -18,23 +18,32 @@ pub struct ImageState {
 }
 
 /// A node and the pods on it (bound or assumed).
+///
+/// Laid out (`repr(C)`, cache-line aligned) so that what every Filter and Score of
+/// every cycle reads — the flags, allocatable and requested amounts, the pod count —
+/// sits in the first cache lines; the rest follows.
 #[derive(Clone, Debug)]
+#[repr(C, align(64))]
 pub struct NodeInfo {
-    node: Arc<Node>,
-    /// Every pod on the node.
-    pub pods: Vec<Arc<PodInfo>>,
-    /// The pods with any pod (anti-)affinity term.
-    pub pods_with_affinity: Vec<Arc<PodInfo>>,
-    /// The pods with a required anti-affinity term.
-    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
-    /// The sum of the pods' requests.
-    pub requested: Resources,
+    /// `spec.unschedulable` (kept inline: read for every node in every cycle).
+    pub unschedulable: bool,
+    /// Whether the node has any taint.
+    pub has_taints: bool,
     /// The sum of the pods' requests for scoring (see [`PodInfo::non_zero_cpu`]).
     pub non_zero_cpu: i64,
     /// See `non_zero_cpu`.
     pub non_zero_memory: i64,
     /// What the node offers (`status.allocatable`).
     pub allocatable: Resources,
+    /// The sum of the pods' requests.
+    pub requested: Resources,
+    /// Every pod on the node.
+    pub pods: Vec<Arc<PodInfo>>,
+    node: Arc<Node>,
+    /// The pods with any pod (anti-)affinity term.
+    pub pods_with_affinity: Vec<Arc<PodInfo>>,
+    /// The pods with a required anti-affinity term.
+    pub pods_with_required_anti_affinity: Vec<Arc<PodInfo>>,
     /// Host ports in use.
     pub used_ports: Vec<HostPort>,
     /// Images on the node (every name of each), with cluster-wide spread filled in by
@@ -42,10 +51,6 @@ pub struct NodeInfo {
     pub images: HashMap<String, ImageState>,
     /// Bumped on every change.
     pub generation: u64,
-    /// `spec.unschedulable` (kept inline: read for every node in every cycle).
-    pub unschedulable: bool,
-    /// Whether the node has any taint.
-    pub has_taints: bool,
 }
 
 impl NodeInfo {

@@ -16,6 +16,7 @@ pub const DEFAULT_MEMORY_REQUEST: i64 = 200 * 1024 * 1024;
 
 /// Amounts of resources: CPU in millicores, the rest in units (bytes, pods, devices).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct Resources {
     /// CPU, in thousandths of a core.
     pub milli_cpu: i64,
@@ -212,7 +213,25 @@ pub struct PodInfo {
 impl PodInfo {
     /// Computes the scheduling view of `pod`.
     pub fn new(pod: Arc<Pod>) -> PodInfo {
-        let requests = Resources::from_list(&pod.spec.resource_requests());
+        let spec = &pod.spec;
+        let requests = match spec.containers.as_slice() {
+            // One container and nothing added to it (the common pod): its requests are
+            // the pod's, without building the summed resource list.
+            [only]
+                if spec.init_containers.is_empty()
+                    && spec.overhead.is_none()
+                    && spec
+                        .resources
+                        .as_ref()
+                        .is_none_or(|r| r.requests.is_empty()) =>
+            {
+                only.resources
+                    .as_ref()
+                    .map(|r| Resources::from_list(&r.requests))
+                    .unwrap_or_default()
+            }
+            _ => Resources::from_list(&spec.resource_requests()),
+        };
         let (mut cpu, mut mem) = (0_i64, 0_i64);
         for c in &pod.spec.containers {
             let r = c.resources.as_ref().map(|r| &r.requests);

@@ -225,6 +225,12 @@ impl Framework {
         Status::success()
     }
 
+    /// Filters nodes from the rotating start until `want` feasible ones are found, in
+    /// rounds: each round takes as many more candidates as feasible nodes are still
+    /// wanted and runs every active Filter plugin over the round
+    /// ([`Filter::filter_nodes`](super::interface::Filter::filter_nodes)). A round never
+    /// yields more than are wanted, so the outcome — which nodes, how many examined —
+    /// is the one of filtering node by node.
     fn find_feasible<'s>(
         &self,
         state: &CycleState,
@@ -242,8 +248,9 @@ impl Framework {
             None => num_feasible_nodes_to_find(self.profile.percentage_of_nodes_to_score, all),
         };
         let mut feasible = Vec::with_capacity(want.min(all));
+        let mut round = Vec::with_capacity(want.min(all));
+        let mut rejected: Vec<(&NodeInfo, Status)> = Vec::new();
         let start = self.next_start.load(Ordering::Relaxed) % all;
-        let mut processed = 0;
         // The filters that run this cycle, decided once rather than per node.
         let active: Vec<&Arc<dyn super::interface::Filter>> = self
             .profile
@@ -251,38 +258,42 @@ impl Framework {
             .iter()
             .filter(|p| !state.skips_filter(p.name()))
             .collect();
-        for i in 0..all {
-            let node = &nodes[(start + i) % all];
-            if allowed.is_some_and(|a| !a.contains(node.name())) {
-                continue;
-            }
-            processed += 1;
-            let status = active
-                .iter()
-                .map(|p| (p, p.filter(state, pod, node)))
-                .find(|(_, s)| !s.is_success())
-                .map_or_else(Status::success, |(p, s)| s.with_plugin(p.name()));
-            match status.code() {
-                Code::Success => {
-                    feasible.push(node);
-                    if feasible.len() >= want {
-                        break;
-                    }
-                }
-                Code::Error => return Err(status.to_string()),
-                _ => {
-                    if let Some(p) = status.plugin() {
-                        diagnosis.unschedulable_plugins.insert(p);
-                    }
-                    diagnosis
-                        .node_to_status
-                        .insert(node.name().to_owned(), status);
+        let mut examined = 0;
+        while examined < all && feasible.len() < want {
+            let need = want - feasible.len();
+            while examined < all && round.len() < need {
+                let node = &nodes[(start + examined) % all];
+                examined += 1;
+                if allowed.is_none_or(|a| a.contains(node.name())) {
+                    round.push(node);
                 }
             }
+            for p in &active {
+                if round.is_empty() {
+                    break;
+                }
+                let first = rejected.len();
+                p.filter_nodes(state, pod, &mut round, &mut rejected);
+                for (_, status) in &mut rejected[first..] {
+                    *status = std::mem::take(status).with_plugin(p.name());
+                }
+            }
+            feasible.append(&mut round);
+        }
+        if let Some((_, error)) = rejected.iter().find(|(_, s)| s.code() == Code::Error) {
+            return Err(error.to_string());
+        }
+        for (node, status) in rejected {
+            if let Some(p) = status.plugin() {
+                diagnosis.unschedulable_plugins.insert(p);
+            }
+            diagnosis
+                .node_to_status
+                .insert(node.name().to_owned(), status);
         }
         if allowed.is_none() {
             self.next_start
-                .store((start + processed) % all, Ordering::Relaxed);
+                .store((start + examined) % all, Ordering::Relaxed);
         }
         Ok(feasible)
     }
@@ -308,11 +319,8 @@ impl Framework {
             if state.skips_score(p.name()) {
                 continue;
             }
-            for (slot, node) in scores.iter_mut().zip(nodes) {
-                *slot = p
-                    .score(state, pod, node)
-                    .map_err(|s| format!("{}: {s}", p.name()))?;
-            }
+            p.score_nodes(state, pod, nodes, &mut scores)
+                .map_err(|s| format!("{}: {s}", p.name()))?;
             let status = p.normalize(state, pod, &mut scores);
             if !status.is_success() {
                 return Err(format!("{}: {status}", p.name()));
@@ -324,25 +332,25 @@ impl Framework {
         Ok(totals)
     }
 
-    /// The index of the highest total; ties are broken by reservoir sampling with the
-    /// seeded generator, as kube-scheduler's `selectHost` does with its random source.
+    /// The index of the highest total; ties are broken uniformly at random with the
+    /// seeded generator (kube-scheduler's `selectHost` samples the same distribution
+    /// with a reservoir; one draw per cycle here instead of one per tie).
     fn select_host(&self, totals: &[i64]) -> usize {
-        let mut best = 0;
-        let mut max = i64::MIN;
-        let mut ties = 0_u64;
-        for (i, &t) in totals.iter().enumerate() {
-            if t > max {
-                max = t;
-                best = i;
-                ties = 1;
-            } else if t == max {
-                ties += 1;
-                if splitmix(&self.rng).is_multiple_of(ties) {
-                    best = i;
-                }
-            }
-        }
-        best
+        let Some(&max) = totals.iter().max() else {
+            return 0;
+        };
+        let ties = totals.iter().filter(|&&t| t == max).count();
+        let pick = if ties > 1 {
+            usize::try_from(splitmix(&self.rng) % ties as u64).unwrap_or(0)
+        } else {
+            0
+        };
+        totals
+            .iter()
+            .enumerate()
+            .filter(|&(_, &t)| t == max)
+            .nth(pick)
+            .map_or(0, |(i, _)| i)
     }
 
     /// Runs PostFilter plugins until one nominates a node.

@@ -17,9 +17,9 @@ use super::pod_info::PodInfo;
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     nodes: Vec<NodeInfo>,
-    by_name: HashMap<String, usize>,
-    /// `namespace/name` of each placed pod → its node.
-    placed: HashMap<(String, String), String>,
+    by_name: HashMap<Arc<str>, usize>,
+    /// Namespace → name → node of each placed pod.
+    placed: HashMap<String, HashMap<String, Arc<str>>>,
     /// How many nodes have each image.
     image_nodes: HashMap<String, usize>,
     namespaces: HashMap<String, BTreeMap<String, String>>,
@@ -29,13 +29,17 @@ pub struct Snapshot {
     budgets: Vec<Arc<PodDisruptionBudget>>,
     /// Nodes that hold at least one pod with pod (anti-)affinity terms.
     affinity_pods: usize,
+    /// Nodes marked unschedulable (cordoned).
+    cordoned: usize,
+    /// Nodes with at least one taint.
+    tainted: usize,
     /// Placed pods by each of their labels `(key, value)`, with their node: selectors
     /// with an equality narrow to these instead of scanning every pod.
-    by_label: HashMap<(String, String), Vec<Placed>>,
+    by_label: LabelIndex,
     /// Placed pods with required anti-affinity, by each `(key, value)` one of their
     /// terms requires of the pods it selects; `anti_generic` holds those with a term
     /// that requires no particular label.
-    anti_by_label: HashMap<(String, String), Vec<Placed>>,
+    anti_by_label: LabelIndex,
     anti_generic: Vec<Placed>,
 }
 
@@ -57,13 +61,54 @@ fn narrowing(selector: &keel_core::labels::Selector) -> Option<Vec<(String, Stri
 }
 
 /// A placed pod and its node's name.
-type Placed = (String, Arc<PodInfo>);
+type Placed = (Arc<str>, Arc<PodInfo>);
 
-fn pod_key(pod: &Pod) -> (String, String) {
+/// `(namespace, name)` of a pod.
+fn pod_key(pod: &Pod) -> (&str, &str) {
     (
-        pod.metadata.namespace.clone().unwrap_or_default(),
-        pod.metadata.name.clone().unwrap_or_default(),
+        pod.metadata.namespace.as_deref().unwrap_or(""),
+        pod.metadata.name.as_deref().unwrap_or(""),
     )
+}
+
+/// Placed pods by label key, then value: looked up by borrowed strings, so placing a
+/// pod allocates only for a label pair not seen before.
+#[derive(Clone, Debug, Default)]
+struct LabelIndex(HashMap<String, HashMap<String, Vec<Placed>>>);
+
+impl LabelIndex {
+    fn get(&self, key: &str, value: &str) -> Option<&Vec<Placed>> {
+        self.0.get(key)?.get(value)
+    }
+
+    fn push(&mut self, key: &str, value: &str, placed: Placed) {
+        let values = match self.0.get_mut(key) {
+            Some(values) => values,
+            None => self.0.entry(key.to_owned()).or_default(),
+        };
+        match values.get_mut(value) {
+            Some(list) => list.push(placed),
+            None => {
+                values.insert(value.to_owned(), vec![placed]);
+            }
+        }
+    }
+
+    /// Drops the entries of `key=value` that `gone` says are gone.
+    fn remove(&mut self, key: &str, value: &str, gone: impl Fn(&Arc<PodInfo>) -> bool) {
+        let Some(values) = self.0.get_mut(key) else {
+            return;
+        };
+        if let Some(list) = values.get_mut(value) {
+            list.retain(|(_, p)| !gone(p));
+            if list.is_empty() {
+                values.remove(value);
+            }
+        }
+        if values.is_empty() {
+            self.0.remove(key);
+        }
+    }
 }
 
 impl Snapshot {
@@ -113,6 +158,21 @@ impl Snapshot {
         self.image_nodes.get(image).copied().unwrap_or(0)
     }
 
+    /// How many nodes are cordoned (`spec.unschedulable`).
+    pub fn cordoned_nodes(&self) -> usize {
+        self.cordoned
+    }
+
+    /// How many nodes have at least one taint.
+    pub fn tainted_nodes(&self) -> usize {
+        self.tainted
+    }
+
+    /// Whether any node reports any image.
+    pub fn has_images(&self) -> bool {
+        !self.image_nodes.is_empty()
+    }
+
     /// Whether any node holds a pod with pod (anti-)affinity terms.
     pub fn has_affinity_pods(&self) -> bool {
         self.affinity_pods > 0
@@ -120,22 +180,36 @@ impl Snapshot {
 
     /// The node a pod is placed on (bound or assumed).
     pub fn node_of(&self, namespace: &str, name: &str) -> Option<&str> {
-        self.placed
-            .get(&(namespace.to_owned(), name.to_owned()))
-            .map(String::as_str)
+        self.placed.get(namespace)?.get(name).map(|n| &**n)
     }
 
     /// Adds or replaces a node (its pods stay).
     pub fn set_node(&mut self, node: Arc<Node>) {
-        let name = node.metadata.name.clone().unwrap_or_default();
-        if let Some(&i) = self.by_name.get(&name) {
+        let name = node.metadata.name.as_deref().unwrap_or("");
+        let i = if let Some(&i) = self.by_name.get(name) {
             self.count_images(i, -1);
+            self.count_flags(i, false);
             self.nodes[i].set_node(node);
-            self.count_images(i, 1);
+            i
         } else {
-            self.by_name.insert(name, self.nodes.len());
+            self.by_name.insert(name.into(), self.nodes.len());
             self.nodes.push(NodeInfo::new(node));
-            self.count_images(self.nodes.len() - 1, 1);
+            self.nodes.len() - 1
+        };
+        self.count_images(i, 1);
+        self.count_flags(i, true);
+    }
+
+    /// Counts node `i`'s cordon and taints in (`add`) or out of the totals.
+    fn count_flags(&mut self, i: usize, add: bool) {
+        let info = &self.nodes[i];
+        for (counter, flag) in [
+            (&mut self.cordoned, info.unschedulable),
+            (&mut self.tainted, info.has_taints),
+        ] {
+            if flag {
+                *counter = if add { *counter + 1 } else { *counter - 1 };
+            }
         }
     }
 
@@ -152,17 +226,21 @@ impl Snapshot {
             return;
         };
         self.count_images(i, -1);
+        self.count_flags(i, false);
         let removed = self.nodes.swap_remove(i);
         if !removed.pods_with_affinity.is_empty() {
             self.affinity_pods -= 1;
         }
         for p in &removed.pods {
-            self.placed.remove(&pod_key(&p.pod));
+            let (namespace, name) = pod_key(&p.pod);
+            self.forget_placement(namespace, name);
             self.unindex(p);
         }
         if i < self.nodes.len() {
-            let moved = self.nodes[i].name().to_owned();
-            self.by_name.insert(moved, i);
+            let moved = self.nodes[i].name();
+            if let Some(slot) = self.by_name.get_mut(moved) {
+                *slot = i;
+            }
         }
     }
 
@@ -182,48 +260,55 @@ impl Snapshot {
         self.place(pod, node)
     }
 
-    fn place(&mut self, pod: Arc<PodInfo>, node: &str) -> bool {
-        let key = pod_key(&pod.pod);
-        if self.placed.contains_key(&key) {
-            self.remove_pod(&key.0, &key.1);
+    /// Forgets where `namespace/name` is placed; returns the node.
+    fn forget_placement(&mut self, namespace: &str, name: &str) -> Option<Arc<str>> {
+        let names = self.placed.get_mut(namespace)?;
+        let node = names.remove(name);
+        if names.is_empty() {
+            self.placed.remove(namespace);
         }
-        let Some(&i) = self.by_name.get(node) else {
+        node
+    }
+
+    fn place(&mut self, pod: Arc<PodInfo>, node: &str) -> bool {
+        let (namespace, name) = pod_key(&pod.pod);
+        if self.node_of(namespace, name).is_some() {
+            self.remove_pod(namespace, name);
+        }
+        let Some((node, &i)) = self.by_name.get_key_value(node) else {
             return false;
         };
+        let node = node.clone();
         for (k, v) in &pod.pod.metadata.labels {
-            self.by_label
-                .entry((k.clone(), v.clone()))
-                .or_default()
-                .push((node.to_owned(), pod.clone()));
+            self.by_label.push(k, v, (node.clone(), pod.clone()));
         }
         for term in &pod.required_anti_affinity {
             match narrowing(&term.selector) {
                 Some(labels) => {
-                    for label in labels {
-                        self.anti_by_label
-                            .entry(label)
-                            .or_default()
-                            .push((node.to_owned(), pod.clone()));
+                    for (k, v) in labels {
+                        self.anti_by_label.push(&k, &v, (node.clone(), pod.clone()));
                     }
                 }
-                None => self.anti_generic.push((node.to_owned(), pod.clone())),
+                None => self.anti_generic.push((node.clone(), pod.clone())),
             }
         }
+        let names = match self.placed.get_mut(namespace) {
+            Some(names) => names,
+            None => self.placed.entry(namespace.to_owned()).or_default(),
+        };
+        names.insert(name.to_owned(), node);
         let info = &mut self.nodes[i];
         let had_affinity = !info.pods_with_affinity.is_empty();
         info.add_pod(pod);
         if !had_affinity && !info.pods_with_affinity.is_empty() {
             self.affinity_pods += 1;
         }
-        self.placed.insert(key, node.to_owned());
         true
     }
 
     /// Removes the pod `namespace/name` from its node; returns it.
     pub fn remove_pod(&mut self, namespace: &str, name: &str) -> Option<Arc<PodInfo>> {
-        let node = self
-            .placed
-            .remove(&(namespace.to_owned(), name.to_owned()))?;
+        let node = self.forget_placement(namespace, name)?;
         let i = *self.by_name.get(&node)?;
         let info = &mut self.nodes[i];
         let had_affinity = !info.pods_with_affinity.is_empty();
@@ -243,22 +328,11 @@ impl Snapshot {
                 && p.pod.metadata.namespace == pod.pod.metadata.namespace
         };
         for (k, v) in &pod.pod.metadata.labels {
-            let label = (k.clone(), v.clone());
-            if let Some(list) = self.by_label.get_mut(&label) {
-                list.retain(|(_, p)| !same(p));
-                if list.is_empty() {
-                    self.by_label.remove(&label);
-                }
-            }
+            self.by_label.remove(k, v, same);
         }
         for term in &pod.required_anti_affinity {
-            for label in narrowing(&term.selector).unwrap_or_default() {
-                if let Some(list) = self.anti_by_label.get_mut(&label) {
-                    list.retain(|(_, p)| !same(p));
-                    if list.is_empty() {
-                        self.anti_by_label.remove(&label);
-                    }
-                }
+            for (k, v) in narrowing(&term.selector).unwrap_or_default() {
+                self.anti_by_label.remove(&k, &v, same);
             }
         }
         if !pod.required_anti_affinity.is_empty() {
@@ -276,7 +350,7 @@ impl Snapshot {
         let mut out = Vec::new();
         let lists = labels
             .iter()
-            .filter_map(|(k, v)| self.anti_by_label.get(&(k.clone(), v.clone())))
+            .filter_map(|(k, v)| self.anti_by_label.get(k, v))
             .chain(std::iter::once(&self.anti_generic));
         for list in lists {
             for (node, pod) in list {
@@ -309,10 +383,7 @@ impl Snapshot {
         })?;
         let mut out = Vec::new();
         for value in narrowing.values() {
-            if let Some(list) = self
-                .by_label
-                .get(&(narrowing.key().to_owned(), value.clone()))
-            {
+            if let Some(list) = self.by_label.get(narrowing.key(), value) {
                 for (node, pod) in list {
                     if let Some(info) = self.get(node) {
                         out.push((info, pod));

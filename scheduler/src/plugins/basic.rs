@@ -70,28 +70,80 @@ impl Plugin for NodeUnschedulable {
     }
 }
 
+impl PreFilter for NodeUnschedulable {
+    /// Skips the Filter when no node is cordoned (it could reject none).
+    fn pre_filter(
+        &self,
+        _: &mut CycleState,
+        _: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
+        if snapshot.cordoned_nodes() == 0 {
+            (None, Status::skip())
+        } else {
+            (None, Status::success())
+        }
+    }
+}
+
 impl Filter for NodeUnschedulable {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        if !node.unschedulable {
-            return Status::success();
+        if node.unschedulable {
+            cordoned(pod)
+        } else {
+            Status::success()
         }
-        let taint = keel_core::api::Taint {
-            key: "node.kubernetes.io/unschedulable".into(),
-            value: None,
-            effect: "NoSchedule".into(),
-            time_added: None,
-        };
-        if pod
-            .pod
-            .spec
-            .tolerations
-            .iter()
-            .any(|t| super::helper::tolerates(t, &taint))
-        {
-            return Status::success();
-        }
-        Status::unresolvable(ERR_UNSCHEDULABLE)
     }
+
+    fn filter_nodes<'n>(
+        &self,
+        _: &CycleState,
+        pod: &PodInfo,
+        nodes: &mut Vec<&'n NodeInfo>,
+        rejected: &mut Vec<(&'n NodeInfo, Status)>,
+    ) {
+        if nodes.iter().any(|n| n.unschedulable) {
+            retain_passing(nodes, rejected, |n| n.unschedulable.then(|| cordoned(pod)));
+        }
+    }
+}
+
+/// Keeps the nodes `reject` has nothing against; moves the others, with the status it
+/// gives, to `rejected` (the fast form of [`filter_each`](crate::framework::filter_each)
+/// for plugins that decide success without building a status).
+pub(crate) fn retain_passing<'n>(
+    nodes: &mut Vec<&'n NodeInfo>,
+    rejected: &mut Vec<(&'n NodeInfo, Status)>,
+    mut reject: impl FnMut(&NodeInfo) -> Option<Status>,
+) {
+    nodes.retain(|node| match reject(node) {
+        Some(status) if !status.is_success() => {
+            rejected.push((node, status));
+            false
+        }
+        _ => true,
+    });
+}
+
+/// NodeUnschedulable's verdict on a cordoned node.
+#[cold]
+fn cordoned(pod: &PodInfo) -> Status {
+    let taint = keel_core::api::Taint {
+        key: "node.kubernetes.io/unschedulable".into(),
+        value: None,
+        effect: "NoSchedule".into(),
+        time_added: None,
+    };
+    if pod
+        .pod
+        .spec
+        .tolerations
+        .iter()
+        .any(|t| super::helper::tolerates(t, &taint))
+    {
+        return Status::success();
+    }
+    Status::unresolvable(ERR_UNSCHEDULABLE)
 }
 
 /// Reason of [`NodeName`].

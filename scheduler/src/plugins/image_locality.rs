@@ -47,6 +47,9 @@ impl PreScore for ImageLocality {
         snapshot: &Snapshot,
         _: &[&NodeInfo],
     ) -> Status {
+        if !snapshot.has_images() {
+            return Status::skip();
+        }
         let total = snapshot.num_nodes().max(1) as f64;
         let spec = &pod.pod.spec;
         let images: Vec<(String, f64)> = spec

@@ -30,7 +30,7 @@ pub use node_affinity::{ERR_REASON_POD, NodeAffinity, matches_required};
 pub use pod_topology_spread::{ERR_CONSTRAINTS, ERR_MISSING_LABEL, PodTopologySpread};
 pub use preemption::{Candidate, DefaultPreemption, NO_VICTIMS, NOT_HELPFUL, pick, select_victims};
 pub use resources::{
-    BalancedAllocation, Insufficient, NodeResourcesFit, ResourceWeight, ScoringStrategy,
+    BalancedAllocation, Insufficient, NodeResourcesFit, ResourceWeight, ScoringStrategy, fits,
     insufficient,
 };
 pub use taint_toleration::TaintToleration;
@@ -56,6 +56,9 @@ pub fn default_profile() -> Profile {
     let mut p = Profile::empty(DEFAULT_SCHEDULER_NAME);
     p.queue_sort = Some(Arc::new(PrioritySort));
     p.pre_enqueue.push(Arc::new(SchedulingGates));
+    let unschedulable = Arc::new(NodeUnschedulable);
+    p.pre_filter.push(unschedulable.clone());
+    p.pre_filter.push(taint.clone());
     p.pre_filter.push(node_affinity.clone());
     p.pre_filter.push(ports.clone());
     p.pre_filter.push(fit.clone());
@@ -63,7 +66,7 @@ pub fn default_profile() -> Profile {
     p.pre_filter.push(volumes.clone());
     p.pre_filter.push(spread.clone());
     p.pre_filter.push(affinity.clone());
-    p.filter.push(Arc::new(NodeUnschedulable));
+    p.filter.push(unschedulable);
     let node_name = Arc::new(NodeName);
     p.pre_filter.push(node_name.clone());
     p.filter.push(node_name);

@@ -126,52 +126,135 @@ impl PreFilter for NodeResourcesFit {
     }
 }
 
+/// Whether `pod` fits what `node` has left: [`insufficient`] is empty (checked
+/// without building the reasons — this runs for every node of every cycle).
+#[inline]
+pub fn fits(pod: &PodInfo, node: &NodeInfo) -> bool {
+    let (alloc, used, req) = (&node.allocatable, &node.requested, &pod.requests);
+    let ok = |want: i64, have: i64, in_use: i64| want <= 0 || want <= have - in_use;
+    i64::try_from(node.pods.len()).unwrap_or(i64::MAX) < alloc.pods
+        && ok(req.milli_cpu, alloc.milli_cpu, used.milli_cpu)
+        && ok(req.memory, alloc.memory, used.memory)
+        && ok(
+            req.ephemeral_storage,
+            alloc.ephemeral_storage,
+            used.ephemeral_storage,
+        )
+        && req.scalar.iter().all(|(name, want)| {
+            ok(
+                *want,
+                alloc.scalar.get(name).copied().unwrap_or(0),
+                used.scalar.get(name).copied().unwrap_or(0),
+            )
+        })
+}
+
 impl Filter for NodeResourcesFit {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        let missing = insufficient(pod, node);
-        if missing.is_empty() {
-            return Status::success();
-        }
-        let code = if missing.iter().any(|m| m.unresolvable) {
-            crate::framework::Code::UnschedulableAndUnresolvable
+        if fits(pod, node) {
+            Status::success()
         } else {
-            crate::framework::Code::Unschedulable
-        };
-        Status::with_reasons(code, missing.into_iter().map(|m| m.reason).collect())
+            unfit_status(pod, node)
+        }
+    }
+
+    fn filter_nodes<'n>(
+        &self,
+        _: &CycleState,
+        pod: &PodInfo,
+        nodes: &mut Vec<&'n NodeInfo>,
+        rejected: &mut Vec<(&'n NodeInfo, Status)>,
+    ) {
+        super::basic::retain_passing(nodes, rejected, |n| {
+            (!fits(pod, n)).then(|| unfit_status(pod, n))
+        });
     }
 }
 
-/// `(requested with the pod, allocatable)` of resource `name` on `node`, using the
+/// NodeResourcesFit's verdict on a node the pod does not fit.
+#[cold]
+fn unfit_status(pod: &PodInfo, node: &NodeInfo) -> Status {
+    let missing = insufficient(pod, node);
+    let code = if missing.iter().any(|m| m.unresolvable) {
+        crate::framework::Code::UnschedulableAndUnresolvable
+    } else {
+        crate::framework::Code::Unschedulable
+    };
+    Status::with_reasons(code, missing.into_iter().map(|m| m.reason).collect())
+}
+
+/// A scored resource with its name resolved once per cycle (not per node).
+#[derive(Clone, Copy, Debug)]
+enum Scored<'a> {
+    Cpu,
+    Memory,
+    Other(&'a str),
+}
+
+/// The resources of `weights` resolved, with their weights.
+fn resolve(weights: &[ResourceWeight]) -> Vec<(Scored<'_>, i64)> {
+    weights
+        .iter()
+        .map(|r| {
+            let scored = match r.name.as_str() {
+                "cpu" => Scored::Cpu,
+                "memory" => Scored::Memory,
+                other => Scored::Other(other),
+            };
+            (scored, r.weight)
+        })
+        .collect()
+}
+
+/// `(requested with the pod, allocatable)` of a resource on `node`, using the
 /// non-zero defaults for CPU and memory as Kubernetes' scorers do.
-fn requested_and_allocatable(pod: &PodInfo, node: &NodeInfo, name: &str) -> (i64, i64) {
-    match name {
-        "cpu" => (
+fn requested_and_allocatable(pod: &PodInfo, node: &NodeInfo, resource: Scored) -> (i64, i64) {
+    match resource {
+        Scored::Cpu => (
             node.non_zero_cpu + pod.non_zero_cpu,
             node.allocatable.milli_cpu,
         ),
-        "memory" => (
+        Scored::Memory => (
             node.non_zero_memory + pod.non_zero_memory,
             node.allocatable.memory,
         ),
-        other => (
+        Scored::Other(other) => (
             node.requested.get(other) + pod.requests.get(other),
             node.allocatable.get(other),
         ),
     }
 }
 
+/// `part × 100 / whole`, truncated, for `0 ≤ part ≤ whole` and `whole > 0` — what
+/// Kubernetes' scorers compute with an integer division. Scoring divides twice per
+/// node and plugin, so this takes a floating-point estimate (never off by more than
+/// one: the quotient is at most 100) and corrects it to the exact integer quotient.
+#[inline]
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+fn scaled(part: i64, whole: i64) -> i64 {
+    let num = part.saturating_mul(MAX_NODE_SCORE);
+    let q = (num as f64 / whole as f64) as i64;
+    if q.saturating_mul(whole) > num {
+        q - 1
+    } else if (q + 1).saturating_mul(whole) <= num {
+        q + 1
+    } else {
+        q
+    }
+}
+
 fn least_requested(requested: i64, capacity: i64) -> i64 {
-    if capacity == 0 || requested > capacity {
+    if capacity <= 0 || requested > capacity {
         return 0;
     }
-    (capacity - requested) * MAX_NODE_SCORE / capacity
+    scaled(capacity - requested.max(0), capacity)
 }
 
 fn most_requested(requested: i64, capacity: i64) -> i64 {
-    if capacity == 0 {
+    if capacity <= 0 {
         return 0;
     }
-    requested.min(capacity) * MAX_NODE_SCORE / capacity
+    scaled(requested.clamp(0, capacity), capacity)
 }
 
 /// The broken-linear shape function of RequestedToCapacityRatio; `points` are
@@ -194,16 +277,96 @@ fn shape(points: &[(i64, i64)], utilisation: i64) -> i64 {
     scaled(points[points.len() - 1].1)
 }
 
+/// RequestedToCapacityRatio's score of one resource.
+fn ratio_score(points: &[(i64, i64)], requested: i64, capacity: i64) -> i64 {
+    if capacity == 0 || requested > capacity {
+        shape(points, 100)
+    } else {
+        shape(points, requested * 100 / capacity)
+    }
+}
+
+/// The weighted average of `per_resource` over `amounts` — `(requested with the pod,
+/// allocatable, weight)` of each scored resource; resources the node does not have
+/// are left out. `round` rounds it to nearest, as RequestedToCapacityRatio does,
+/// instead of truncating.
+#[inline]
+fn weighted(
+    amounts: impl IntoIterator<Item = (i64, i64, i64)>,
+    per_resource: impl Fn(i64, i64) -> i64,
+    round: bool,
+) -> i64 {
+    let (mut total, mut weights) = (0_i64, 0_i64);
+    for (req, cap, weight) in amounts {
+        if cap == 0 {
+            continue;
+        }
+        total += per_resource(req, cap) * weight;
+        weights += weight;
+    }
+    match (weights, round) {
+        (0, _) => 0,
+        (w, true) => (total + w / 2) / w,
+        // The default weights (1 + 1): a shift, not a division, per node.
+        (w, false) if w > 0 && total >= 0 && w.count_ones() == 1 => total >> w.trailing_zeros(),
+        (w, false) => total / w,
+    }
+}
+
 impl NodeResourcesFit {
-    fn resource_score(&self, requested: i64, capacity: i64) -> i64 {
+    fn resources(&self) -> &[ResourceWeight] {
         match &self.strategy {
-            ScoringStrategy::LeastAllocated(_) => least_requested(requested, capacity),
-            ScoringStrategy::MostAllocated(_) => most_requested(requested, capacity),
+            ScoringStrategy::LeastAllocated(r)
+            | ScoringStrategy::MostAllocated(r)
+            | ScoringStrategy::RequestedToCapacityRatio(r, _) => r,
+        }
+    }
+
+    /// Scores `nodes` into `scores`, choosing the strategy and resolving the resources
+    /// once for all of them.
+    fn score_all(&self, pod: &PodInfo, nodes: &[&NodeInfo], scores: &mut [i64]) {
+        let resources = resolve(self.resources());
+        if let [(Scored::Cpu, wc), (Scored::Memory, wm)] = resources[..] {
+            // The default pair: a fixed pair of amounts, no per-resource dispatch.
+            self.score_each(nodes, scores, |node| {
+                let (rc, cc) = requested_and_allocatable(pod, node, Scored::Cpu);
+                let (rm, cm) = requested_and_allocatable(pod, node, Scored::Memory);
+                [(rc, cc, wc), (rm, cm, wm)]
+            });
+        } else {
+            self.score_each(nodes, scores, |node| {
+                resources.iter().map(move |&(resource, weight)| {
+                    let (req, cap) = requested_and_allocatable(pod, node, resource);
+                    (req, cap, weight)
+                })
+            });
+        }
+    }
+
+    /// Scores each node from its `amounts` (see [`weighted`]) by the strategy.
+    #[inline]
+    fn score_each<'n, A: IntoIterator<Item = (i64, i64, i64)>>(
+        &self,
+        nodes: &[&'n NodeInfo],
+        scores: &mut [i64],
+        amounts: impl Fn(&'n NodeInfo) -> A,
+    ) {
+        let slots = scores.iter_mut().zip(nodes);
+        match &self.strategy {
+            ScoringStrategy::LeastAllocated(_) => {
+                for (slot, node) in slots {
+                    *slot = weighted(amounts(node), least_requested, false);
+                }
+            }
+            ScoringStrategy::MostAllocated(_) => {
+                for (slot, node) in slots {
+                    *slot = weighted(amounts(node), most_requested, false);
+                }
+            }
             ScoringStrategy::RequestedToCapacityRatio(_, points) => {
-                if capacity == 0 || requested > capacity {
-                    shape(points, 100)
-                } else {
-                    shape(points, requested * 100 / capacity)
+                let per_resource = |r, c| ratio_score(points, r, c);
+                for (slot, node) in slots {
+                    *slot = weighted(amounts(node), per_resource, true);
                 }
             }
         }
@@ -212,27 +375,20 @@ impl NodeResourcesFit {
 
 impl Score for NodeResourcesFit {
     fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        let resources = match &self.strategy {
-            ScoringStrategy::LeastAllocated(r)
-            | ScoringStrategy::MostAllocated(r)
-            | ScoringStrategy::RequestedToCapacityRatio(r, _) => r,
-        };
-        let (mut total, mut weights) = (0_i64, 0_i64);
-        for r in resources {
-            let (req, cap) = requested_and_allocatable(pod, node, &r.name);
-            if cap == 0 {
-                continue;
-            }
-            total += self.resource_score(req, cap) * r.weight;
-            weights += r.weight;
-        }
-        if weights == 0 {
-            return Ok(0);
-        }
-        Ok(match self.strategy {
-            ScoringStrategy::RequestedToCapacityRatio(..) => (total + weights / 2) / weights,
-            _ => total / weights,
-        })
+        let mut score = [0];
+        self.score_all(pod, &[node], &mut score);
+        Ok(score[0])
+    }
+
+    fn score_nodes(
+        &self,
+        _: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut [i64],
+    ) -> Result<(), Status> {
+        self.score_all(pod, nodes, scores);
+        Ok(())
     }
 }
 
@@ -261,35 +417,82 @@ impl Plugin for BalancedAllocation {
     }
 }
 
-impl Score for BalancedAllocation {
-    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-    fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        let mut fractions = [0.0_f64; 8];
-        let mut n = 0;
-        for r in &self.resources {
-            let (req, cap) = requested_and_allocatable(pod, node, &r.name);
-            if cap == 0 || n == fractions.len() {
-                continue;
-            }
-            fractions[n] = (req as f64 / cap as f64).min(1.0);
-            n += 1;
+/// `(1 − std-dev of the utilisation fractions) × 100` of the `(requested with the
+/// pod, allocatable)` amounts of the balanced resources on a node.
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+#[inline]
+fn balanced(amounts: impl IntoIterator<Item = (i64, i64)>) -> i64 {
+    let mut fractions = [0.0_f64; 8];
+    let mut n = 0;
+    for (req, cap) in amounts {
+        if cap == 0 || n == fractions.len() {
+            continue;
         }
-        let fractions = &fractions[..n];
-        let std = match fractions {
-            [] | [_] => 0.0,
-            [a, b] => (a - b).abs() / 2.0,
-            many => {
-                let mean = many.iter().sum::<f64>() / many.len() as f64;
-                (many.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / many.len() as f64).sqrt()
+        fractions[n] = (req as f64 / cap as f64).min(1.0);
+        n += 1;
+    }
+    let fractions = &fractions[..n];
+    let std = match fractions {
+        [] | [_] => 0.0,
+        [a, b] => (a - b).abs() / 2.0,
+        many => {
+            let mean = many.iter().sum::<f64>() / many.len() as f64;
+            (many.iter().map(|f| (f - mean).powi(2)).sum::<f64>() / many.len() as f64).sqrt()
+        }
+    };
+    ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
+}
+
+impl Score for BalancedAllocation {
+    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
+        let mut score = [0];
+        self.score_nodes(state, pod, &[node], &mut score)?;
+        Ok(score[0])
+    }
+
+    fn score_nodes(
+        &self,
+        _: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        scores: &mut [i64],
+    ) -> Result<(), Status> {
+        let resources = resolve(&self.resources);
+        let slots = scores.iter_mut().zip(nodes);
+        if let [(Scored::Cpu, _), (Scored::Memory, _)] = resources[..] {
+            // The default pair: no per-resource dispatch.
+            for (slot, node) in slots {
+                *slot = balanced([
+                    requested_and_allocatable(pod, node, Scored::Cpu),
+                    requested_and_allocatable(pod, node, Scored::Memory),
+                ]);
             }
-        };
-        Ok(((1.0 - std) * MAX_NODE_SCORE as f64) as i64)
+        } else {
+            for (slot, node) in slots {
+                *slot = balanced(
+                    resources
+                        .iter()
+                        .map(|&(resource, _)| requested_and_allocatable(pod, node, resource)),
+                );
+            }
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn scaled_is_the_truncated_integer_quotient(whole in 1_i64..(1 << 56), share in 0.0_f64..=1.0, nudge in -2_i64..=2) {
+            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+            let part = (((whole as f64) * share) as i64 + nudge).clamp(0, whole);
+            prop_assert_eq!(scaled(part, whole), i64::try_from(i128::from(part) * 100 / i128::from(whole)).unwrap());
+        }
+    }
 
     #[test]
     fn scorer_arithmetic_matches_kubernetes() {
@@ -297,6 +500,13 @@ mod tests {
         assert_eq!(least_requested(5000, 4000), 0);
         assert_eq!(most_requested(3000, 4000), 75);
         assert_eq!(most_requested(5000, 4000), 100);
+        assert_eq!(
+            least_requested(1, 3),
+            66,
+            "truncated like an integer division"
+        );
+        assert_eq!(least_requested(0, 4000), 100);
+        assert_eq!(most_requested(0, 4000), 0);
         let points = [(0, 0), (100, 10)];
         assert_eq!(shape(&points, 50), 50);
         let points = [(0, 10), (100, 0)];

@@ -5,7 +5,8 @@ use keel_core::api::Toleration;
 
 use super::helper::{default_normalize, tolerates, untolerated};
 use crate::framework::{
-    CycleState, Filter, NodeInfo, Plugin, PodInfo, PreScore, Score, Snapshot, Status,
+    CycleState, Filter, NodeInfo, Plugin, PodInfo, PreFilter, PreFilterResult, PreScore, Score,
+    Snapshot, Status,
 };
 
 /// The TaintToleration plugin.
@@ -18,27 +19,62 @@ impl Plugin for TaintToleration {
     }
 }
 
-impl Filter for TaintToleration {
-    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        if !node.has_taints {
-            return Status::success();
-        }
-        match untolerated(
-            &node.node().spec.taints,
-            &pod.pod.spec.tolerations,
-            &["NoSchedule", "NoExecute"],
-        ) {
-            None => Status::success(),
-            Some(t) => Status::unresolvable(format!(
-                "node(s) had untolerated taint {{{}: {}}}",
-                t.key,
-                t.value.as_deref().unwrap_or("")
-            )),
+impl PreFilter for TaintToleration {
+    /// Skips the Filter when no node has a taint (it could reject none).
+    fn pre_filter(
+        &self,
+        _: &mut CycleState,
+        _: &PodInfo,
+        snapshot: &Snapshot,
+    ) -> (Option<PreFilterResult>, Status) {
+        if snapshot.tainted_nodes() == 0 {
+            (None, Status::skip())
+        } else {
+            (None, Status::success())
         }
     }
 }
 
-/// The pod's tolerations that apply to `PreferNoSchedule` taints.
+impl Filter for TaintToleration {
+    fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
+        if node.has_taints {
+            untolerated_status(pod, node)
+        } else {
+            Status::success()
+        }
+    }
+
+    fn filter_nodes<'n>(
+        &self,
+        _: &CycleState,
+        pod: &PodInfo,
+        nodes: &mut Vec<&'n NodeInfo>,
+        rejected: &mut Vec<(&'n NodeInfo, Status)>,
+    ) {
+        if nodes.iter().any(|n| n.has_taints) {
+            super::basic::retain_passing(nodes, rejected, |n| {
+                n.has_taints.then(|| untolerated_status(pod, n))
+            });
+        }
+    }
+}
+
+/// TaintToleration's verdict on a tainted node.
+fn untolerated_status(pod: &PodInfo, node: &NodeInfo) -> Status {
+    match untolerated(
+        &node.node().spec.taints,
+        &pod.pod.spec.tolerations,
+        &["NoSchedule", "NoExecute"],
+    ) {
+        None => Status::success(),
+        Some(t) => Status::unresolvable(format!(
+            "node(s) had untolerated taint {{{}: {}}}",
+            t.key,
+            t.value.as_deref().unwrap_or("")
+        )),
+    }
+}
+
 #[derive(Clone, Debug)]
 struct PreferTolerations(Vec<Toleration>);
 
@@ -47,12 +83,12 @@ impl PreScore for TaintToleration {
         &self,
         state: &mut CycleState,
         pod: &PodInfo,
-        _: &Snapshot,
+        snapshot: &Snapshot,
         nodes: &[&NodeInfo],
     ) -> Status {
         // No tainted node: every node would score the same, so the ranking is unchanged
         // without this plugin.
-        if !nodes.iter().any(|n| n.has_taints) {
+        if snapshot.tainted_nodes() == 0 || !nodes.iter().any(|n| n.has_taints) {
             return Status::skip();
         }
         let tolerations = pod

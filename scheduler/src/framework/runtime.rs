@@ -262,11 +262,30 @@ impl Framework {
         while examined < all && feasible.len() < want {
             let need = want - feasible.len();
             while examined < all && round.len() < need {
-                let node = &nodes[(start + examined) % all];
-                examined += 1;
-                if allowed.is_none_or(|a| a.contains(node.name())) {
-                    round.push(node);
-                }
+                // The next stretch of nodes up to the end of the list (then wrap).
+                let from = (start + examined) % all;
+                let stretch = &nodes[from..all.min(from + (all - examined))];
+                let taken = match allowed {
+                    None => {
+                        let n = stretch.len().min(need - round.len());
+                        round.extend(&stretch[..n]);
+                        n
+                    }
+                    Some(a) => {
+                        let mut n = 0;
+                        for node in stretch {
+                            if round.len() == need {
+                                break;
+                            }
+                            n += 1;
+                            if a.contains(node.name()) {
+                                round.push(node);
+                            }
+                        }
+                        n
+                    }
+                };
+                examined += taken;
             }
             for p in &active {
                 if round.is_empty() {
@@ -278,7 +297,11 @@ impl Framework {
                     *status = std::mem::take(status).with_plugin(p.name());
                 }
             }
-            feasible.append(&mut round);
+            if feasible.is_empty() {
+                std::mem::swap(&mut feasible, &mut round);
+            } else {
+                feasible.append(&mut round);
+            }
         }
         if let Some((_, error)) = rejected.iter().find(|(_, s)| s.code() == Code::Error) {
             return Err(error.to_string());

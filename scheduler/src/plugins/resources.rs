@@ -225,36 +225,18 @@ fn requested_and_allocatable(pod: &PodInfo, node: &NodeInfo, resource: Scored) -
     }
 }
 
-/// `part × 100 / whole`, truncated, for `0 ≤ part ≤ whole` and `whole > 0` — what
-/// Kubernetes' scorers compute with an integer division. Scoring divides twice per
-/// node and plugin, so this takes a floating-point estimate (never off by more than
-/// one: the quotient is at most 100) and corrects it to the exact integer quotient.
-#[inline]
-#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-fn scaled(part: i64, whole: i64) -> i64 {
-    let num = part.saturating_mul(MAX_NODE_SCORE);
-    let q = (num as f64 / whole as f64) as i64;
-    if q.saturating_mul(whole) > num {
-        q - 1
-    } else if (q + 1).saturating_mul(whole) <= num {
-        q + 1
-    } else {
-        q
-    }
-}
-
 fn least_requested(requested: i64, capacity: i64) -> i64 {
-    if capacity <= 0 || requested > capacity {
+    if capacity == 0 || requested > capacity {
         return 0;
     }
-    scaled(capacity - requested.max(0), capacity)
+    (capacity - requested) * MAX_NODE_SCORE / capacity
 }
 
 fn most_requested(requested: i64, capacity: i64) -> i64 {
-    if capacity <= 0 {
+    if capacity == 0 {
         return 0;
     }
-    scaled(requested.clamp(0, capacity), capacity)
+    requested.min(capacity) * MAX_NODE_SCORE / capacity
 }
 
 /// The broken-linear shape function of RequestedToCapacityRatio; `points` are
@@ -443,6 +425,18 @@ fn balanced(amounts: impl IntoIterator<Item = (i64, i64)>) -> i64 {
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }
 
+/// [`balanced`] of two resources the node has (both capacities non-zero), written
+/// lane-wise so that both fractions come from one packed division.
+#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+#[inline]
+fn balanced_pair(requested: [i64; 2], capacity: [i64; 2]) -> i64 {
+    let num = [requested[0] as f64, requested[1] as f64];
+    let den = [capacity[0] as f64, capacity[1] as f64];
+    let f = [(num[0] / den[0]).min(1.0), (num[1] / den[1]).min(1.0)];
+    let std = (f[0] - f[1]).abs() / 2.0;
+    ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
+}
+
 impl Score for BalancedAllocation {
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
         let mut score = [0];
@@ -462,10 +456,13 @@ impl Score for BalancedAllocation {
         if let [(Scored::Cpu, _), (Scored::Memory, _)] = resources[..] {
             // The default pair: no per-resource dispatch.
             for (slot, node) in slots {
-                *slot = balanced([
-                    requested_and_allocatable(pod, node, Scored::Cpu),
-                    requested_and_allocatable(pod, node, Scored::Memory),
-                ]);
+                let (rc, cc) = requested_and_allocatable(pod, node, Scored::Cpu);
+                let (rm, cm) = requested_and_allocatable(pod, node, Scored::Memory);
+                *slot = if cc == 0 || cm == 0 {
+                    balanced([(rc, cc), (rm, cm)])
+                } else {
+                    balanced_pair([rc, rm], [cc, cm])
+                };
             }
         } else {
             for (slot, node) in slots {
@@ -483,16 +480,6 @@ impl Score for BalancedAllocation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn scaled_is_the_truncated_integer_quotient(whole in 1_i64..(1 << 56), share in 0.0_f64..=1.0, nudge in -2_i64..=2) {
-            #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
-            let part = (((whole as f64) * share) as i64 + nudge).clamp(0, whole);
-            prop_assert_eq!(scaled(part, whole), i64::try_from(i128::from(part) * 100 / i128::from(whole)).unwrap());
-        }
-    }
 
     #[test]
     fn scorer_arithmetic_matches_kubernetes() {
@@ -507,6 +494,7 @@ mod tests {
         );
         assert_eq!(least_requested(0, 4000), 100);
         assert_eq!(most_requested(0, 4000), 0);
+        assert_eq!(least_requested(10, 0), 0);
         let points = [(0, 0), (100, 10)];
         assert_eq!(shape(&points, 50), 50);
         let points = [(0, 10), (100, 0)];

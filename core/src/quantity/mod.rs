@@ -178,6 +178,13 @@ impl Quantity {
 }
 
 fn scaled_away_from_zero(nanos: i128, unit: i128) -> i64 {
+    if let (Ok(n), Ok(u)) = (i64::try_from(nanos), i64::try_from(unit))
+        && u > 0
+    {
+        // The common case (below ~9.2 G units), without a 128-bit division.
+        let (q, r) = (n / u, n % u);
+        return q + i64::from(r > 0) - i64::from(r < 0);
+    }
     let q = nanos / unit;
     let r = nanos % unit;
     let rounded = match r.cmp(&0) {

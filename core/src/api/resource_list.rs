@@ -199,17 +199,13 @@ impl ResourceList {
     /// Sorts `entries` by name, the last of equal names winning (as inserting them into a
     /// map one by one would), and drops spare capacity.
     fn from_entries(mut entries: Vec<(String, Quantity)>) -> ResourceList {
-        // Stable: equal names keep their order, so the last one is the one to keep.
+        // Reversed, then sorted stably: of equal names, the last given comes first, and
+        // `dedup_by` keeps the first of each run.
+        entries.reverse();
         entries.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut kept: Vec<(String, Quantity)> = Vec::with_capacity(entries.len());
-        for e in entries {
-            match kept.last_mut() {
-                Some(last) if last.0 == e.0 => *last = e,
-                _ => kept.push(e),
-            }
-        }
-        kept.shrink_to_fit();
-        ResourceList { entries: kept }
+        entries.dedup_by(|later, kept| later.0 == kept.0);
+        entries.shrink_to_fit();
+        ResourceList { entries }
     }
 }
 

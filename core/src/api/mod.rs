@@ -17,6 +17,7 @@ pub mod pod;
 pub mod policy;
 pub mod quota;
 pub mod rbac;
+pub mod resource_list;
 pub mod scheduling;
 pub mod service;
 pub mod storage_class;

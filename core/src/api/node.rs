@@ -1,7 +1,5 @@
 //! `Node` (core/v1): a machine that runs pods, cluster-scoped.
 
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -91,10 +89,10 @@ impl Taint {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NodeStatus {
     /// Total resources of the node.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub capacity: ResourceList,
     /// Resources available to pods (capacity minus reservations).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub allocatable: ResourceList,
     /// Deprecated node lifecycle phase (`Pending`, `Running`, `Terminated`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -33,7 +33,7 @@ pub const VOLUME_MODE_BLOCK: &str = "Block";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PersistentVolumeSpec {
     /// The volume's size: exactly one entry, `storage`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub capacity: ResourceList,
     /// How the volume may be mounted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -47,10 +47,10 @@ pub struct PersistentVolumeClaimSpec {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VolumeResourceRequirements {
     /// The minimum size (`storage`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub requests: ResourceList,
     /// The maximum size.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub limits: ResourceList,
 }
 
@@ -98,13 +98,13 @@ pub struct PersistentVolumeClaimStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_modes: Vec<String>,
     /// The size of the bound volume.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub capacity: ResourceList,
     /// Conditions, e.g. `Resizing`, `FileSystemResizePending`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<PersistentVolumeClaimCondition>,
     /// Resources allocated by an expansion.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub allocated_resources: ResourceList,
     /// Per-resource expansion state.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

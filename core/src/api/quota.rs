@@ -1,7 +1,5 @@
 //! `ResourceQuota` and `LimitRange` (core/v1): per-namespace resource limits.
 
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -12,7 +10,7 @@ use super::ResourceList;
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceQuotaSpec {
     /// The hard limit of each resource, e.g. `requests.cpu: "4"`, `pods: "10"`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub hard: ResourceList,
     /// The quota only counts objects matching all these scopes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -51,10 +49,10 @@ pub struct ScopedResourceSelectorRequirement {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceQuotaStatus {
     /// The enforced limits.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub hard: ResourceList,
     /// The current usage.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub used: ResourceList,
 }
 
@@ -91,19 +89,19 @@ pub struct LimitRangeItem {
     #[serde(default, rename = "type")]
     pub type_: String,
     /// Maximum usage.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub max: ResourceList,
     /// Minimum usage.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub min: ResourceList,
     /// Default limits of containers.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub default: ResourceList,
     /// Default requests of containers.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub default_request: ResourceList,
     /// The maximum ratio of limit to request.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
     pub max_limit_request_ratio: ResourceList,
 }
 

@@ -28,6 +28,8 @@ const GENERATE_ATTEMPTS: usize = 8;
 /// The store key of namespaces.
 const NAMESPACE_KEY: &str = "v1/Namespace";
 const SERVICE_KEY: &str = "v1/Service";
+/// The length of a uid (`8-4-4-4-12` hex digits).
+const UID_LEN: usize = 36;
 const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 
 /// What a delete did, untyped.
@@ -72,6 +74,25 @@ fn name_of(obj: &dyn AnyResource) -> String {
     obj.meta().name.clone().unwrap_or_default()
 }
 
+/// The RFC 4122 version-4 uid made of the random words `a` and `b`, in a string of
+/// exactly its 36 bytes (`format!` would grow the buffer to 64 and keep it, in every
+/// stored object).
+fn uid_from(a: u64, b: u64) -> String {
+    use std::fmt::Write as _;
+    let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+    let mut uid = String::with_capacity(UID_LEN);
+    let _ = write!(
+        uid,
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        a >> 32,
+        (a >> 16) & 0xFFFF,
+        a & 0x0FFF,
+        b >> 48,
+        b & 0xFFFF_FFFF_FFFF
+    );
+    uid
+}
+
 impl Server {
     pub(crate) fn new(
         store: Arc<dyn Store>,
@@ -99,16 +120,7 @@ impl Server {
 
     /// A random (seeded) RFC 4122 version-4 uid.
     pub(crate) fn new_uid(&self) -> String {
-        let (a, b) = (self.random(), self.random());
-        let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0x0FFF,
-            b >> 48,
-            b & 0xFFFF_FFFF_FFFF
-        )
+        uid_from(self.random(), self.random())
     }
 
     fn generated_name(&self, prefix: &str) -> String {
@@ -951,4 +963,32 @@ fn grace_period(obj: &dyn AnyResource, params: &DeleteParams) -> i64 {
         .or(pod.spec.termination_grace_period_seconds)
         .unwrap_or(crate::defaults::pod::DEFAULT_TERMINATION_GRACE_PERIOD_SECONDS)
         .max(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{UID_LEN, uid_from};
+
+    #[test]
+    fn uids_are_v4_and_exactly_sized() {
+        for (a, b) in [(0, 0), (u64::MAX, u64::MAX), (0x0123_4567_89AB_CDEF, 42)] {
+            let uid = uid_from(a, b);
+            assert_eq!(uid.len(), UID_LEN, "{uid}");
+            assert_eq!(uid.capacity(), UID_LEN, "{uid}");
+            let groups: Vec<&str> = uid.split('-').collect();
+            assert_eq!(
+                groups.iter().map(|g| g.len()).collect::<Vec<_>>(),
+                [8, 4, 4, 4, 12]
+            );
+            assert!(groups[2].starts_with('4'), "version 4: {uid}");
+            assert!(
+                matches!(&groups[3][..1], "8" | "9" | "a" | "b"),
+                "variant: {uid}"
+            );
+        }
+        assert_eq!(
+            uid_from(0x0123_4567_89AB_CDEF, 0),
+            "01234567-89ab-4def-8000-000000000000"
+        );
+    }
 }

@@ -2,7 +2,9 @@
 //! bounded history for watches, and writer-side dispatch to watcher queues indexed by
 //! the field a watcher selects on exactly (a node agent's `spec.nodeName`).
 
-use std::collections::{HashMap, VecDeque};
+use std::borrow::Borrow;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
 use super::watch::{self, WatchQueue, transition};
@@ -58,9 +60,46 @@ struct Change {
     deleted: bool,
 }
 
+/// A stored object keyed by its own `metadata.name`: the name set of a namespace holds
+/// only the `Arc`, so a stored object costs no second copy of its name as a map key.
+///
+/// Hashing and equality are those of the name (`str`), so the set is looked up by
+/// `&str` through [`Borrow`]. Stored objects are immutable, so the key never changes.
+#[derive(Clone)]
+struct Named(Obj);
+
+impl Named {
+    fn name(&self) -> &str {
+        self.0.meta().name.as_deref().unwrap_or_default()
+    }
+}
+
+impl Borrow<str> for Named {
+    fn borrow(&self) -> &str {
+        self.name()
+    }
+}
+
+impl Hash for Named {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
+    }
+}
+
+impl PartialEq for Named {
+    fn eq(&self, other: &Named) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Named {}
+
+/// The objects of one namespace, by name.
+type Names = HashSet<Named>;
+
 struct KindTable {
     key: Arc<str>,
-    objects: HashMap<String, HashMap<String, Obj>>,
+    objects: HashMap<String, Names>,
     watchers: Vec<Weak<WatchQueue>>,
     /// Watchers that require `field == value`, by field then value.
     indexed: HashMap<String, HashMap<String, Vec<Weak<WatchQueue>>>>,
@@ -158,7 +197,7 @@ impl State {
                     .entry(key.clone())
                     .or_insert_with(|| KindTable::new(&key));
                 let names = table.objects.entry(ns.clone()).or_default();
-                if names.contains_key(&name) {
+                if names.contains(name.as_str()) {
                     return Err(Error::AlreadyExists {
                         resource: key,
                         name: object_name(&ns, &name),
@@ -167,7 +206,7 @@ impl State {
                 self.version += 1;
                 with_version(obj.as_mut(), self.version);
                 let obj: Obj = Arc::from(obj);
-                names.insert(name, obj.clone());
+                names.insert(Named(obj.clone()));
                 let kind = table.key.clone();
                 self.record(config, &kind, &obj, None, false);
                 Ok(obj)
@@ -190,7 +229,7 @@ impl State {
                     .objects
                     .entry(ns)
                     .or_default()
-                    .insert(name, obj.clone());
+                    .replace(Named(obj.clone()));
                 let kind = table.key.clone();
                 self.record(config, &kind, &obj, Some(current), false);
                 Ok(obj)
@@ -211,7 +250,7 @@ impl State {
                     return Err(Error::Store(format!("{key}: kind table vanished")));
                 };
                 if let Some(names) = table.objects.get_mut(&namespace) {
-                    names.remove(&name);
+                    names.remove(name.as_str());
                     if names.is_empty() {
                         table.objects.remove(&namespace);
                     }
@@ -228,7 +267,7 @@ impl State {
             .get(key)
             .and_then(|t| t.objects.get(ns))
             .and_then(|n| n.get(name))
-            .cloned()
+            .map(|n| n.0.clone())
             .ok_or_else(|| Error::NotFound {
                 resource: key.to_owned(),
                 name: object_name(ns, name),
@@ -280,7 +319,7 @@ impl MemoryStore {
         st.kinds
             .values()
             .flat_map(|t| t.objects.values())
-            .map(HashMap::len)
+            .map(HashSet::len)
             .sum()
     }
 
@@ -313,7 +352,7 @@ impl MemoryStore {
             .objects
             .get(namespace)?
             .get(name)
-            .cloned()
+            .map(|n| n.0.clone())
     }
 
     fn watch_now(&self, kind: &str, options: WatchOptions) -> Result<EventStream, Error> {
@@ -348,9 +387,9 @@ impl MemoryStore {
                     .map(|t| {
                         t.objects
                             .values()
-                            .flat_map(HashMap::values)
-                            .filter(|o| queue.filter.matches(o.as_ref()))
-                            .cloned()
+                            .flatten()
+                            .filter(|o| queue.filter.matches(o.0.as_ref()))
+                            .map(|o| o.0.clone())
                             .collect()
                     })
                     .unwrap_or_default();
@@ -418,11 +457,11 @@ impl Store for MemoryStore {
         let mut items: Vec<Obj> = match st.kinds.get(kind) {
             None => Vec::new(),
             Some(t) => {
-                let pick = |names: &HashMap<String, Obj>| -> Vec<Obj> {
+                let pick = |names: &Names| -> Vec<Obj> {
                     names
-                        .values()
-                        .filter(|o| filter.matches(o.as_ref()))
-                        .cloned()
+                        .iter()
+                        .filter(|o| filter.matches(o.0.as_ref()))
+                        .map(|o| o.0.clone())
                         .collect()
                 };
                 match &filter.namespace {
@@ -467,5 +506,63 @@ impl std::fmt::Debug for MemoryStore {
             .field("kinds", &st.kinds.len())
             .field("history", &st.history.len())
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+    use std::hash::BuildHasher;
+    use std::sync::Arc;
+
+    use super::{Named, Obj};
+    use crate::api::Pod;
+    use crate::meta::ObjectMeta;
+
+    fn obj(name: &str, node: &str) -> Obj {
+        let mut pod = Pod {
+            metadata: ObjectMeta::named(name),
+            ..Pod::default()
+        };
+        pod.spec.node_name = Some(node.to_owned());
+        Arc::new(pod)
+    }
+
+    fn node(o: &Obj) -> Option<String> {
+        o.field("spec.nodeName")
+    }
+
+    #[test]
+    fn named_is_keyed_by_the_object_name() {
+        let mut set: HashSet<Named> = HashSet::new();
+        assert!(set.insert(Named(obj("a", "n1"))));
+        assert!(set.insert(Named(obj("b", "n1"))));
+        assert!(
+            !set.insert(Named(obj("a", "n2"))),
+            "a second `a` is a duplicate"
+        );
+        assert_eq!(set.len(), 2);
+        assert!(set.contains("a") && set.contains("b") && !set.contains("c"));
+        assert_eq!(node(&set.get("a").expect("a").0).as_deref(), Some("n1"));
+
+        let old = set.replace(Named(obj("a", "n3"))).expect("replaced");
+        assert_eq!(node(&old.0).as_deref(), Some("n1"));
+        assert_eq!(node(&set.get("a").expect("a").0).as_deref(), Some("n3"));
+        assert_eq!(set.len(), 2);
+
+        assert!(set.remove("a"));
+        assert!(!set.remove("a"));
+        assert_eq!(set.len(), 1);
+    }
+
+    #[test]
+    fn named_hashes_and_compares_as_its_name() {
+        let set: HashSet<Named> = HashSet::new();
+        let hasher = set.hasher();
+        let a = Named(obj("pod-1", "n1"));
+        assert_eq!(hasher.hash_one(&a), hasher.hash_one("pod-1"));
+        assert!(a == Named(obj("pod-1", "other")));
+        assert!(a != Named(obj("pod-2", "n1")));
+        assert_eq!(Named(Arc::new(Pod::default())).name(), "");
     }
 }

@@ -1,11 +1,9 @@
 //! Containers: image, command, environment, ports, resources, mounts, probes.
 
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Lifecycle, Probe, SecurityContext};
+use super::{Lifecycle, Probe, ResourceList, SecurityContext};
 use crate::quantity::Quantity;
 
 /// A single application container of a pod.
@@ -247,11 +245,11 @@ pub struct SecretEnvSource {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResourceRequirements {
     /// The most the container may use.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub limits: BTreeMap<String, Quantity>,
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
+    pub limits: ResourceList,
     /// What the scheduler reserves for the container (defaults to the limit).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub requests: BTreeMap<String, Quantity>,
+    #[serde(default, skip_serializing_if = "ResourceList::is_empty")]
+    pub requests: ResourceList,
     /// Dynamic resources claimed by the pod that the container uses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<ResourceClaim>,

@@ -9,8 +9,6 @@ mod spec;
 mod status;
 mod volume;
 
-use std::collections::BTreeMap;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -24,11 +22,9 @@ pub use status::*;
 pub use volume::*;
 
 use crate::meta::ObjectMeta;
-use crate::quantity::Quantity;
 use crate::validation::FieldError;
 
-/// Resource name (`cpu`, `memory`, …) to quantity.
-pub type ResourceList = BTreeMap<String, Quantity>;
+pub use super::resource_list::ResourceList;
 
 crate::resource! {
     /// A group of containers scheduled together onto one node, sharing network and

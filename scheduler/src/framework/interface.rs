@@ -216,6 +216,19 @@ pub trait Score: Plugin {
     }
 }
 
+/// [`Score::score`] of one node through the plugin's [`Score::score_nodes`] — for
+/// plugins whose batched form is the primary one.
+pub fn score_one(
+    plugin: &(impl Score + ?Sized),
+    state: &CycleState,
+    pod: &PodInfo,
+    node: &NodeInfo,
+) -> Result<i64, Status> {
+    let mut score = [0];
+    plugin.score_nodes(state, pod, &[node], &mut score)?;
+    Ok(score[0])
+}
+
 /// Reserves resources on the chosen node for the pod (and releases them on failure).
 pub trait Reserve: Plugin {
     /// Reserve; a failure aborts the cycle and every Reserve plugin's `unreserve` runs.

@@ -16,7 +16,7 @@ pub use cycle_state::{CycleState, StateData};
 pub use interface::{
     Bind, Filter, MAX_NODE_SCORE, MIN_NODE_SCORE, Permit, Plugin, PostBind, PostFilter,
     PostFilterResult, PreBind, PreEnqueue, PreFilter, PreFilterExtensions, PreFilterResult,
-    PreScore, QueueSort, QueuedPodInfo, Reserve, Score, filter_each,
+    PreScore, QueueSort, QueuedPodInfo, Reserve, Score, filter_each, score_one,
 };
 pub use node_info::{ImageState, NodeInfo};
 pub use pod_info::{

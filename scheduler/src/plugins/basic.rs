@@ -78,11 +78,7 @@ impl PreFilter for NodeUnschedulable {
         _: &PodInfo,
         snapshot: &Snapshot,
     ) -> (Option<PreFilterResult>, Status) {
-        if snapshot.cordoned_nodes() == 0 {
-            (None, Status::skip())
-        } else {
-            (None, Status::success())
-        }
+        skip_unless(snapshot.cordoned_nodes() > 0)
     }
 }
 
@@ -94,35 +90,16 @@ impl Filter for NodeUnschedulable {
             Status::success()
         }
     }
-
-    fn filter_nodes<'n>(
-        &self,
-        _: &CycleState,
-        pod: &PodInfo,
-        nodes: &mut Vec<&'n NodeInfo>,
-        rejected: &mut Vec<(&'n NodeInfo, Status)>,
-    ) {
-        if nodes.iter().any(|n| n.unschedulable) {
-            retain_passing(nodes, rejected, |n| n.unschedulable.then(|| cordoned(pod)));
-        }
-    }
 }
 
-/// Keeps the nodes `reject` has nothing against; moves the others, with the status it
-/// gives, to `rejected` (the fast form of [`filter_each`](crate::framework::filter_each)
-/// for plugins that decide success without building a status).
-pub(crate) fn retain_passing<'n>(
-    nodes: &mut Vec<&'n NodeInfo>,
-    rejected: &mut Vec<(&'n NodeInfo, Status)>,
-    mut reject: impl FnMut(&NodeInfo) -> Option<Status>,
-) {
-    nodes.retain(|node| match reject(node) {
-        Some(status) if !status.is_success() => {
-            rejected.push((node, status));
-            false
-        }
-        _ => true,
-    });
+/// A PreFilter's answer when it only decides whether its Filter has anything to do:
+/// Skip unless `needed`.
+pub(crate) fn skip_unless(needed: bool) -> (Option<PreFilterResult>, Status) {
+    if needed {
+        (None, Status::success())
+    } else {
+        (None, Status::skip())
+    }
 }
 
 /// NodeUnschedulable's verdict on a cordoned node.

@@ -4,7 +4,7 @@
 
 use crate::framework::{
     CycleState, Filter, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreFilter, PreFilterResult,
-    Score, Snapshot, Status,
+    Score, Snapshot, Status, filter_each, score_one,
 };
 
 /// A resource scored, with its weight.
@@ -160,13 +160,17 @@ impl Filter for NodeResourcesFit {
 
     fn filter_nodes<'n>(
         &self,
-        _: &CycleState,
+        state: &CycleState,
         pod: &PodInfo,
         nodes: &mut Vec<&'n NodeInfo>,
         rejected: &mut Vec<(&'n NodeInfo, Status)>,
     ) {
-        super::basic::retain_passing(nodes, rejected, |n| {
-            (!fits(pod, n)).then(|| unfit_status(pod, n))
+        filter_each(state, pod, nodes, rejected, |_, pod, n| {
+            if fits(pod, n) {
+                Status::success()
+            } else {
+                unfit_status(pod, n)
+            }
         });
     }
 }
@@ -356,10 +360,8 @@ impl NodeResourcesFit {
 }
 
 impl Score for NodeResourcesFit {
-    fn score(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        let mut score = [0];
-        self.score_all(pod, &[node], &mut score);
-        Ok(score[0])
+    fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
+        score_one(self, state, pod, node)
     }
 
     fn score_nodes(
@@ -439,9 +441,7 @@ fn balanced_pair(requested: [i64; 2], capacity: [i64; 2]) -> i64 {
 
 impl Score for BalancedAllocation {
     fn score(&self, state: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Result<i64, Status> {
-        let mut score = [0];
-        self.score_nodes(state, pod, &[node], &mut score)?;
-        Ok(score[0])
+        score_one(self, state, pod, node)
     }
 
     fn score_nodes(

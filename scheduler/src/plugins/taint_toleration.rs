@@ -27,11 +27,7 @@ impl PreFilter for TaintToleration {
         _: &PodInfo,
         snapshot: &Snapshot,
     ) -> (Option<PreFilterResult>, Status) {
-        if snapshot.tainted_nodes() == 0 {
-            (None, Status::skip())
-        } else {
-            (None, Status::success())
-        }
+        super::basic::skip_unless(snapshot.tainted_nodes() > 0)
     }
 }
 
@@ -41,20 +37,6 @@ impl Filter for TaintToleration {
             untolerated_status(pod, node)
         } else {
             Status::success()
-        }
-    }
-
-    fn filter_nodes<'n>(
-        &self,
-        _: &CycleState,
-        pod: &PodInfo,
-        nodes: &mut Vec<&'n NodeInfo>,
-        rejected: &mut Vec<(&'n NodeInfo, Status)>,
-    ) {
-        if nodes.iter().any(|n| n.has_taints) {
-            super::basic::retain_passing(nodes, rejected, |n| {
-                n.has_taints.then(|| untolerated_status(pod, n))
-            });
         }
     }
 }

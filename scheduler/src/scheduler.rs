@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use futures::StreamExt;
 use keel_core::Resource;
 use keel_core::api::{
-    Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget,
-    StorageClass,
+    Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget, ReplicaSet,
+    Service, StatefulSet, StorageClass,
 };
 use keel_core::client::watcher::{self, Event};
 use keel_core::client::{Api, Client, ListParams};
@@ -213,6 +213,7 @@ impl Scheduler {
         tasks.spawn(watch_pods(shared.clone()));
         tasks.spawn(watch_each::<Namespace>(
             shared.clone(),
+            true,
             |s, ns| {
                 s.set_namespace(
                     ns.metadata.name.as_deref().unwrap_or(""),
@@ -223,6 +224,7 @@ impl Scheduler {
         ));
         tasks.spawn(watch_each::<PersistentVolumeClaim>(
             shared.clone(),
+            true,
             Snapshot::set_claim,
             |s, c| {
                 s.remove_claim(
@@ -233,6 +235,7 @@ impl Scheduler {
         ));
         tasks.spawn(watch_each::<PersistentVolume>(
             shared.clone(),
+            true,
             Snapshot::set_volume,
             |s, v| {
                 s.remove_volume(v.metadata.name.as_deref().unwrap_or(""));
@@ -240,11 +243,13 @@ impl Scheduler {
         ));
         tasks.spawn(watch_each::<StorageClass>(
             shared.clone(),
+            true,
             Snapshot::set_class,
             |s, c| s.remove_class(c.metadata.name.as_deref().unwrap_or("")),
         ));
         tasks.spawn(watch_each::<PodDisruptionBudget>(
             shared.clone(),
+            true,
             Snapshot::set_budget,
             |s, b| {
                 s.remove_budget(
@@ -253,6 +258,25 @@ impl Scheduler {
                 );
             },
         ));
+        // What default topology spreading reads (scores only: no pod becomes
+        // schedulable by these, so they do not requeue).
+        tasks.spawn(watch_each::<Service>(
+            shared.clone(),
+            false,
+            Snapshot::set_service,
+            |s, svc| {
+                s.remove_service(
+                    svc.metadata.namespace.as_deref().unwrap_or(""),
+                    svc.metadata.name.as_deref().unwrap_or(""),
+                );
+            },
+        ));
+        tasks.spawn(watch_controller::<ReplicaSet>(shared.clone(), |rs| {
+            &rs.spec.selector
+        }));
+        tasks.spawn(watch_controller::<StatefulSet>(shared.clone(), |ss| {
+            &ss.spec.selector
+        }));
         if shared.algorithm.is_some() {
             tasks.spawn(batch_loop(shared.clone()));
         } else {
@@ -265,10 +289,42 @@ impl Scheduler {
     }
 }
 
-/// Follows a kind into the snapshot with `set` / `remove`; every change may make
-/// unschedulable pods schedulable.
+/// Follows a pod controller kind's selectors into the snapshot (for default spreading).
+async fn watch_controller<K: Resource>(
+    shared: Arc<Shared>,
+    selector: impl Fn(&K) -> &keel_core::labels::LabelSelector + Send + Sync + Copy + 'static,
+) {
+    watch_each::<K>(
+        shared,
+        false,
+        move |s, o| {
+            let meta = o.meta();
+            let (namespace, name) = (
+                meta.namespace_str().unwrap_or(""),
+                meta.name.as_deref().unwrap_or(""),
+            );
+            match selector(&o).to_selector() {
+                Ok(sel) => s.set_controller_selector(K::KIND, namespace, name, sel),
+                Err(_) => s.remove_controller_selector(K::KIND, namespace, name),
+            }
+        },
+        |s, o| {
+            let meta = o.meta();
+            s.remove_controller_selector(
+                K::KIND,
+                meta.namespace_str().unwrap_or(""),
+                meta.name.as_deref().unwrap_or(""),
+            );
+        },
+    )
+    .await;
+}
+
+/// Follows a kind into the snapshot with `set` / `remove`; with `requeue`, every
+/// change may make unschedulable pods schedulable.
 async fn watch_each<K: Resource>(
     shared: Arc<Shared>,
+    requeue: bool,
     set: impl Fn(&mut Snapshot, Arc<K>) + Send + 'static,
     remove: impl Fn(&mut Snapshot, &K) + Send + 'static,
 ) {
@@ -284,7 +340,9 @@ async fn watch_each<K: Resource>(
                 continue;
             }
         }
-        shared.queue.move_all_to_active_or_backoff();
+        if requeue {
+            shared.queue.move_all_to_active_or_backoff();
+        }
     }
 }
 

@@ -320,3 +320,148 @@ fn anti_affinity_without_an_equality_still_repels_and_stops_when_its_pod_goes() 
     }
     assert!(seen.contains("a"), "the guard is gone: {seen:?}");
 }
+
+/// A node with `cpu` cores and `mem` of memory, in `zone` (no zone label: `None`).
+fn sized(name: &str, cpu: &str, mem: &str, zone: Option<&str>) -> keel_core::api::Node {
+    let labels = zone.map_or(json!({}), |z| json!({"topology.kubernetes.io/zone": z}));
+    node_with(name, cpu, mem, json!({"metadata": {"labels": labels}}))
+}
+
+/// A `web` pod, controlled by the ReplicaSet `web-rs` when `owned`.
+fn replica(name: &str, owned: bool) -> Pod {
+    let mut extra = json!({"metadata": {"labels": {"app": "web"}}});
+    if owned {
+        extra["metadata"]["ownerReferences"] = json!([{"apiVersion": "apps/v1",
+            "kind": "ReplicaSet", "name": "web-rs", "uid": "rs-uid", "controller": true}]);
+    }
+    pod_with(name, "100m", "128Mi", extra)
+}
+
+/// Node `a` has more room (LeastAllocated prefers it) and already runs two `web` pods;
+/// node `b` is smaller and empty.
+fn crowded_big_node(b_zone: Option<&str>) -> Snapshot {
+    let mut s = snapshot(vec![
+        sized("a", "64", "256Gi", Some("z1")),
+        sized("b", "8", "16Gi", b_zone),
+    ]);
+    s.add_pod(on(replica("old1", true), "a"));
+    s.add_pod(on(replica("old2", true), "a"));
+    s
+}
+
+fn web_rs_selector() -> keel_core::labels::Selector {
+    keel_core::labels::Selector::parse("app=web").unwrap()
+}
+
+#[test]
+fn system_default_spreading_applies_to_pods_a_controller_or_service_selects() {
+    let fw = Framework::default();
+    // Nothing selects the pod: no default constraints, the roomier node wins.
+    let mut s = crowded_big_node(Some("z2"));
+    assert_eq!(
+        fw.schedule(&replica("new", true), &s)
+            .unwrap()
+            .suggested_host,
+        "a"
+    );
+    // Its ReplicaSet is known: spread over hostnames and zones, away from `a`.
+    s.set_controller_selector("ReplicaSet", "default", "web-rs", web_rs_selector());
+    assert_eq!(
+        fw.schedule(&replica("new", true), &s)
+            .unwrap()
+            .suggested_host,
+        "b"
+    );
+    // A pod the ReplicaSet does not control is not spread by its selector…
+    assert_eq!(
+        fw.schedule(&replica("lone", false), &s)
+            .unwrap()
+            .suggested_host,
+        "a"
+    );
+    // …but a Service selecting it spreads it too.
+    let service: keel_core::api::Service = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}
+    }))
+    .unwrap();
+    s.set_service(Arc::new(service));
+    assert_eq!(
+        fw.schedule(&replica("lone", false), &s)
+            .unwrap()
+            .suggested_host,
+        "b"
+    );
+    // With `defaultingType: List` and no constraints, nothing is spread.
+    let mut profile = keel_scheduler::plugins::default_profile();
+    let list =
+        Arc::new(keel_scheduler::plugins::PodTopologySpread::with_default_constraints(Vec::new()));
+    profile
+        .pre_score
+        .retain(|p| p.name() != "PodTopologySpread");
+    profile
+        .score
+        .retain(|(p, _)| p.name() != "PodTopologySpread");
+    profile.pre_score.push(list.clone());
+    profile.score.push((list, 2));
+    assert_eq!(
+        Framework::new(profile)
+            .schedule(&replica("new", true), &s)
+            .unwrap()
+            .suggested_host,
+        "a"
+    );
+}
+
+#[test]
+fn system_defaults_score_nodes_that_lack_the_zone_label() {
+    // `b` has no zone label: system-default spreading still scores it (by hostname),
+    // where a pod's own constraints would leave it out (score 0) — so `b` wins here.
+    let mut s = crowded_big_node(None);
+    s.set_controller_selector("ReplicaSet", "default", "web-rs", web_rs_selector());
+    assert_eq!(
+        Framework::default()
+            .schedule(&replica("new", true), &s)
+            .unwrap()
+            .suggested_host,
+        "b"
+    );
+}
+
+#[test]
+fn the_default_selector_merges_services_and_the_controller() {
+    let mut s = Snapshot::new();
+    let service = |ns: &str, name: &str, selector: Value| -> Arc<keel_core::api::Service> {
+        Arc::new(
+            serde_json::from_value(json!({
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": name, "namespace": ns},
+                "spec": {"selector": selector, "ports": [{"port": 80}]}
+            }))
+            .unwrap(),
+        )
+    };
+    s.set_service(service("default", "web", json!({"app": "web"})));
+    s.set_service(service("default", "other", json!({"app": "db"})));
+    s.set_service(service("elsewhere", "web", json!({"tier": "fe"})));
+    s.set_controller_selector(
+        "ReplicaSet",
+        "default",
+        "web-rs",
+        keel_core::labels::Selector::parse("track in (stable)").unwrap(),
+    );
+    let mut pod = replica("p", true);
+    pod.metadata.labels.insert("tier".into(), "fe".into());
+    pod.metadata.labels.insert("track".into(), "stable".into());
+    let selector = s.default_selector(&pod);
+    let keys: Vec<&str> = selector
+        .requirements()
+        .iter()
+        .map(keel_core::labels::Requirement::key)
+        .collect();
+    assert_eq!(keys, ["app", "track"], "{selector:?}");
+    s.remove_controller_selector("ReplicaSet", "default", "web-rs");
+    s.remove_service("default", "web");
+    assert!(s.default_selector(&pod).is_empty());
+}

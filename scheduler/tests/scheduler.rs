@@ -337,3 +337,50 @@ async fn pods_pick_their_profile_by_scheduler_name() {
     );
     handle.shutdown().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn replicas_of_a_replica_set_are_spread_by_default() {
+    let client = Client::in_memory();
+    let nodes: Api<Node> = Api::all(&client);
+    // `a` is roomier (LeastAllocated prefers it) but already runs two replicas.
+    nodes.create(&node("a", "64", "256Gi")).await.unwrap();
+    nodes.create(&node("b", "8", "16Gi")).await.unwrap();
+    let sets: Api<keel_core::api::ReplicaSet> = Api::namespaced(&client, "default");
+    sets.create(
+        &serde_json::from_value(json!({
+            "apiVersion": "apps/v1", "kind": "ReplicaSet",
+            "metadata": {"name": "web-rs", "namespace": "default"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                     "template": {"metadata": {"labels": {"app": "web"}},
+                                  "spec": {"containers": [{"name": "c", "image": "app:1"}]}}}
+        }))
+        .unwrap(),
+    )
+    .await
+    .unwrap();
+    let replica = |name: &str, node: Option<&str>| {
+        let mut extra = json!({"metadata": {"labels": {"app": "web"}, "ownerReferences": [
+            {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-rs",
+             "uid": "rs-uid", "controller": true}]}});
+        if let Some(n) = node {
+            extra["spec"] = json!({"nodeName": n});
+        }
+        pod_with(name, "100m", "128Mi", extra)
+    };
+    let pods: Api<Pod> = Api::namespaced(&client, "default");
+    pods.create(&replica("old1", Some("a"))).await.unwrap();
+    pods.create(&replica("old2", Some("a"))).await.unwrap();
+    let handle = Scheduler::new(&client).start();
+    // The scheduler follows the ReplicaSet into its snapshot.
+    let probe = replica("probe", None);
+    let mut turns = 0;
+    while handle.snapshot().default_selector(&probe).is_empty() {
+        turns += 1;
+        assert!(turns < 10_000, "the ReplicaSet never reached the snapshot");
+        tokio::task::yield_now().await;
+    }
+    pods.create(&replica("new", None)).await.unwrap();
+    let placed = until(&client, "new", |p| p.node_name().is_some()).await;
+    assert_eq!(placed.node_name(), Some("b"));
+    handle.shutdown().await;
+}

@@ -26,6 +26,6 @@ pub use pod_info::{
 pub use profile::Profile;
 pub use result::{Diagnosis, FitError, ScheduleResult};
 pub use runtime::{Framework, num_feasible_nodes_to_find};
-pub use snapshot::Snapshot;
+pub use snapshot::{SPREAD_CONTROLLER_KINDS, Snapshot};
 pub use status::{Code, Status};
 pub use waiting::WaitingPods;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use keel_core::api::{
-    Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget, StorageClass,
+    Node, PersistentVolume, PersistentVolumeClaim, Pod, PodDisruptionBudget, Service, StorageClass,
 };
 
 use super::node_info::NodeInfo;
@@ -27,6 +27,11 @@ pub struct Snapshot {
     volumes: HashMap<String, Arc<PersistentVolume>>,
     classes: HashMap<String, Arc<StorageClass>>,
     budgets: Vec<Arc<PodDisruptionBudget>>,
+    /// Services' (non-empty) selectors, by namespace and name.
+    services: HashMap<String, HashMap<String, BTreeMap<String, String>>>,
+    /// Pod controllers' selectors by `(kind, namespace, name)` (`ReplicaSet`,
+    /// `StatefulSet`).
+    controllers: HashMap<(String, String, String), keel_core::labels::Selector>,
     /// Nodes that hold at least one pod with pod (anti-)affinity terms.
     affinity_pods: usize,
     /// Nodes marked unschedulable (cordoned).
@@ -467,6 +472,93 @@ impl Snapshot {
     /// Every disruption budget.
     pub fn budgets(&self) -> &[Arc<PodDisruptionBudget>] {
         &self.budgets
+    }
+}
+
+/// The pod controllers whose selectors Kubernetes' default spreading reads, by kind
+/// (`apps/v1`).
+pub const SPREAD_CONTROLLER_KINDS: [&str; 2] = ["ReplicaSet", "StatefulSet"];
+
+impl Snapshot {
+    /// Adds or replaces a Service (its selector is what the snapshot keeps; a Service
+    /// without one selects no pods).
+    #[allow(
+        clippy::needless_pass_by_value,
+        reason = "the shape of every snapshot setter, fed by watch events"
+    )]
+    pub fn set_service(&mut self, service: Arc<Service>) {
+        let (namespace, name) = pod_key_of(&service.metadata);
+        let selector = service.spec.selector.clone();
+        let names = self.services.entry(namespace).or_default();
+        if selector.is_empty() {
+            names.remove(&name);
+        } else {
+            names.insert(name, selector);
+        }
+    }
+
+    /// Removes a Service.
+    pub fn remove_service(&mut self, namespace: &str, name: &str) {
+        if let Some(names) = self.services.get_mut(namespace) {
+            names.remove(name);
+        }
+    }
+
+    /// Adds or replaces the selector of the pod controller `kind` (one of
+    /// [`SPREAD_CONTROLLER_KINDS`]) `namespace/name`.
+    pub fn set_controller_selector(
+        &mut self,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+        selector: keel_core::labels::Selector,
+    ) {
+        self.controllers.insert(
+            (kind.to_owned(), namespace.to_owned(), name.to_owned()),
+            selector,
+        );
+    }
+
+    /// Removes a pod controller's selector.
+    pub fn remove_controller_selector(&mut self, kind: &str, namespace: &str, name: &str) {
+        self.controllers
+            .remove(&(kind.to_owned(), namespace.to_owned(), name.to_owned()));
+    }
+
+    /// Kubernetes' `DefaultSelector`: the labels of every Service in the pod's namespace
+    /// that selects it, plus the selector of its controlling ReplicaSet or StatefulSet —
+    /// the pods default spreading counts the pod among. Empty when none applies.
+    pub fn default_selector(&self, pod: &Pod) -> keel_core::labels::Selector {
+        use keel_core::labels::Selector;
+        let namespace = pod.metadata.namespace.as_deref().unwrap_or("");
+        let mut labels = BTreeMap::new();
+        for selector in self
+            .services
+            .get(namespace)
+            .into_iter()
+            .flat_map(HashMap::values)
+        {
+            if selector
+                .iter()
+                .all(|(k, v)| pod.metadata.labels.get(k) == Some(v))
+            {
+                labels.extend(selector.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+        }
+        let mut selector = Selector::from_labels(&labels);
+        let owner = pod.metadata.controller_owner().filter(|o| {
+            o.api_version == "apps/v1" && SPREAD_CONTROLLER_KINDS.contains(&o.kind.as_str())
+        });
+        if let Some(o) = owner
+            && let Some(own) =
+                self.controllers
+                    .get(&(o.kind.clone(), namespace.to_owned(), o.name.clone()))
+        {
+            for r in own.requirements() {
+                selector = selector.and(r.clone());
+            }
+        }
+        selector
     }
 }
 

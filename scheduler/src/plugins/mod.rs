@@ -27,7 +27,9 @@ pub use inter_pod_affinity::{
     ERR_AFFINITY, ERR_ANTI_AFFINITY, ERR_EXISTING_ANTI_AFFINITY, InterPodAffinity,
 };
 pub use node_affinity::{ERR_REASON_POD, NodeAffinity, matches_required};
-pub use pod_topology_spread::{ERR_CONSTRAINTS, ERR_MISSING_LABEL, PodTopologySpread};
+pub use pod_topology_spread::{
+    DefaultingType, ERR_CONSTRAINTS, ERR_MISSING_LABEL, PodTopologySpread, ZONE,
+};
 pub use preemption::{Candidate, DefaultPreemption, NO_VICTIMS, NOT_HELPFUL, pick, select_victims};
 pub use resources::{
     BalancedAllocation, Insufficient, NodeResourcesFit, ResourceWeight, ScoringStrategy, fits,

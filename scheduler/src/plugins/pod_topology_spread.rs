@@ -26,13 +26,91 @@ const HOSTNAME: &str = "kubernetes.io/hostname";
 /// The raw score of a node lacking a topology key.
 const IGNORED: i64 = -1;
 
+/// Where the constraints of pods without their own come from (Kubernetes'
+/// `PodTopologySpreadArgs.defaultingType`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DefaultingType {
+    /// Kubernetes' built-in defaults (the default): spread over hostnames with
+    /// `maxSkew` 3 and over zones with `maxSkew` 5, both `ScheduleAnyway`.
+    #[default]
+    System,
+    /// [`PodTopologySpread::default_constraints`].
+    List,
+}
+
+/// The zone label of Kubernetes' system-default constraints.
+pub const ZONE: &str = "topology.kubernetes.io/zone";
+
 /// The PodTopologySpread plugin.
 #[derive(Clone, Debug, Default)]
 pub struct PodTopologySpread {
-    /// Constraints applied to pods that have none of their own (Kubernetes' cluster
-    /// `defaultConstraints` with `defaultingType: List`); empty by default. Their
-    /// selector is the pod's own labels.
+    /// Constraints for pods that have none of their own, with
+    /// [`DefaultingType::List`] (ignored with `System`).
     pub default_constraints: Vec<TopologySpreadConstraint>,
+    /// Where default constraints come from. Either way they apply only to pods that a
+    /// Service, ReplicaSet or StatefulSet selects ([`Snapshot::default_selector`]),
+    /// and count the pods that selector selects.
+    pub defaulting_type: DefaultingType,
+}
+
+impl PodTopologySpread {
+    /// With `constraints` as the cluster's default constraints (`defaultingType: List`).
+    pub fn with_default_constraints(constraints: Vec<TopologySpreadConstraint>) -> Self {
+        PodTopologySpread {
+            default_constraints: constraints,
+            defaulting_type: DefaultingType::List,
+        }
+    }
+
+    /// The default constraints of pods without their own.
+    fn defaults(&self) -> std::borrow::Cow<'_, [TopologySpreadConstraint]> {
+        match self.defaulting_type {
+            DefaultingType::List => std::borrow::Cow::Borrowed(&self.default_constraints),
+            DefaultingType::System => std::borrow::Cow::Owned(
+                [(HOSTNAME, 3), (ZONE, 5)]
+                    .into_iter()
+                    .map(|(key, max_skew)| TopologySpreadConstraint {
+                        max_skew,
+                        topology_key: key.to_owned(),
+                        when_unsatisfiable: "ScheduleAnyway".to_owned(),
+                        ..TopologySpreadConstraint::default()
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The pod's constraints of kind `when` (`DoNotSchedule` / `ScheduleAnyway`): its
+    /// own, or the defaults when it has none — which then need a non-empty
+    /// [`Snapshot::default_selector`] (Kubernetes' `buildDefaultConstraints`).
+    fn constraints(&self, pod: &PodInfo, snapshot: &Snapshot, when: &str) -> Vec<Constraint> {
+        if !pod.pod.spec.topology_spread_constraints.is_empty() {
+            return own_constraints(pod, when);
+        }
+        let defaults = self.defaults();
+        let wanted: Vec<&TopologySpreadConstraint> = defaults
+            .iter()
+            .filter(|c| c.when_unsatisfiable == when)
+            .collect();
+        if wanted.is_empty() {
+            return Vec::new();
+        }
+        let selector = snapshot.default_selector(&pod.pod);
+        if selector.is_empty() {
+            return Vec::new();
+        }
+        wanted
+            .into_iter()
+            .map(|c| constraint(c, selector.clone()))
+            .collect()
+    }
+
+    /// Whether nodes lacking a constraint's key are left out of scoring (Kubernetes'
+    /// `requireAllTopologies`): always, except for system-default constraints.
+    fn require_all_topologies(&self, pod: &PodInfo) -> bool {
+        !pod.pod.spec.topology_spread_constraints.is_empty()
+            || self.defaulting_type != DefaultingType::System
+    }
 }
 
 impl Plugin for PodTopologySpread {
@@ -52,49 +130,44 @@ struct Constraint {
     honor_taints: bool,
 }
 
-fn constraints(
-    pod: &PodInfo,
-    defaults: &[TopologySpreadConstraint],
-    when: &str,
-) -> Vec<Constraint> {
-    let own = &pod.pod.spec.topology_spread_constraints;
-    let (list, default_selector) = if own.is_empty() {
-        (defaults, true)
-    } else {
-        (own.as_slice(), false)
-    };
-    list.iter()
+/// The pod's own constraints of kind `when`, with `matchLabelKeys` folded into their
+/// selectors.
+fn own_constraints(pod: &PodInfo, when: &str) -> Vec<Constraint> {
+    pod.pod
+        .spec
+        .topology_spread_constraints
+        .iter()
         .filter(|c| c.when_unsatisfiable == when)
         .map(|c| {
-            let selector = if default_selector {
-                Selector::from_labels(&pod.pod.metadata.labels)
-            } else {
-                let mut ls = c.label_selector.clone().unwrap_or_default();
-                for key in &c.match_label_keys {
-                    if let Some(v) = pod.pod.metadata.labels.get(key) {
-                        ls.match_expressions.push(LabelSelectorRequirement {
-                            key: key.clone(),
-                            operator: LabelSelectorOperator::In,
-                            values: vec![v.clone()],
-                        });
-                    }
+            let mut ls = c.label_selector.clone().unwrap_or_default();
+            for key in &c.match_label_keys {
+                if let Some(v) = pod.pod.metadata.labels.get(key) {
+                    ls.match_expressions.push(LabelSelectorRequirement {
+                        key: key.clone(),
+                        operator: LabelSelectorOperator::In,
+                        values: vec![v.clone()],
+                    });
                 }
-                if c.label_selector.is_none() {
-                    Selector::nothing()
-                } else {
-                    ls.to_selector().unwrap_or_else(|_| Selector::nothing())
-                }
-            };
-            Constraint {
-                max_skew: i64::from(c.max_skew),
-                key: c.topology_key.clone(),
-                min_domains: c.min_domains.map(i64::from),
-                selector,
-                honor_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
-                honor_taints: c.node_taints_policy.as_deref() == Some("Honor"),
             }
+            let selector = if c.label_selector.is_none() {
+                Selector::nothing()
+            } else {
+                ls.to_selector().unwrap_or_else(|_| Selector::nothing())
+            };
+            constraint(c, selector)
         })
         .collect()
+}
+
+fn constraint(c: &TopologySpreadConstraint, selector: Selector) -> Constraint {
+    Constraint {
+        max_skew: i64::from(c.max_skew),
+        key: c.topology_key.clone(),
+        min_domains: c.min_domains.map(i64::from),
+        selector,
+        honor_affinity: c.node_affinity_policy.as_deref() != Some("Ignore"),
+        honor_taints: c.node_taints_policy.as_deref() == Some("Honor"),
+    }
 }
 
 /// Whether `node` takes part in counting for `c` (node inclusion policies).
@@ -171,7 +244,7 @@ impl PreFilter for PodTopologySpread {
         pod: &PodInfo,
         snapshot: &Snapshot,
     ) -> (Option<PreFilterResult>, Status) {
-        let constraints = constraints(pod, &self.default_constraints, "DoNotSchedule");
+        let constraints = self.constraints(pod, snapshot, "DoNotSchedule");
         if constraints.is_empty() {
             return (None, Status::skip());
         }
@@ -287,49 +360,69 @@ impl PreScore for PodTopologySpread {
         snapshot: &Snapshot,
         nodes: &[&NodeInfo],
     ) -> Status {
-        let constraints = constraints(pod, &self.default_constraints, "ScheduleAnyway");
+        let constraints = self.constraints(pod, snapshot, "ScheduleAnyway");
         if constraints.is_empty() {
             return Status::skip();
         }
+        let require_all = self.require_all_topologies(pod);
         let mut s = ScoreState {
             constraints,
             ..ScoreState::default()
         };
+        let has_all = |labels: &std::collections::BTreeMap<String, String>, s: &ScoreState| {
+            s.constraints.iter().all(|c| labels.contains_key(&c.key))
+        };
+        // Distinct domains per constraint (a missing label is the domain "", as in
+        // Kubernetes); hostname constraints count the nodes scored instead.
         let mut domains: Vec<std::collections::HashSet<String>> =
             vec![std::collections::HashSet::default(); s.constraints.len()];
         for node in nodes {
             let labels = &node.node().metadata.labels;
-            if !s.constraints.iter().all(|c| labels.contains_key(&c.key)) {
+            if require_all && !has_all(labels, &s) {
                 s.ignored.insert(node.name().to_owned());
                 continue;
             }
             for (i, c) in s.constraints.iter().enumerate() {
                 if c.key != HOSTNAME {
-                    s.counts.entry((i, labels[&c.key].clone())).or_insert(0);
+                    let value = labels.get(&c.key).cloned().unwrap_or_default();
+                    s.counts.entry((i, value.clone())).or_insert(0);
+                    domains[i].insert(value);
                 }
-                domains[i].insert(labels[&c.key].clone());
             }
         }
+        let scored = nodes.len() - s.ignored.len();
         for (i, c) in s.constraints.iter().enumerate() {
+            if c.key == HOSTNAME {
+                // Per-node counts, read by Score for the nodes it scores.
+                for (node, p) in pods_for(snapshot, &c.selector) {
+                    if counts_toward(c, pod, p) {
+                        *s.per_node.entry((i, node.name().to_owned())).or_insert(0) += 1;
+                    }
+                }
+                continue;
+            }
             for (node, p) in pods_for(snapshot, &c.selector) {
-                if !counts_toward(c, pod, p) {
-                    continue;
-                }
-                if c.key == HOSTNAME {
-                    *s.per_node.entry((i, node.name().to_owned())).or_insert(0) += 1;
-                    continue;
-                }
-                if eligible(c, pod, node)
-                    && let Some(v) = node.node().metadata.labels.get(&c.key)
-                    && let Some(n) = s.counts.get_mut(&(i, v.clone()))
+                let labels = &node.node().metadata.labels;
+                if !counts_toward(c, pod, p)
+                    || (require_all && !has_all(labels, &s))
+                    || !eligible(c, pod, node)
                 {
+                    continue;
+                }
+                let value = labels.get(&c.key).map_or("", String::as_str);
+                if let Some(n) = s.counts.get_mut(&(i, value.to_owned())) {
                     *n += 1;
                 }
             }
         }
-        s.weights = domains
+        s.weights = s
+            .constraints
             .iter()
-            .map(|d| ((d.len() + 2) as f64).ln())
+            .zip(&domains)
+            .map(|(c, d)| {
+                let size = if c.key == HOSTNAME { scored } else { d.len() };
+                ((size + 2) as f64).ln()
+            })
             .collect();
         state.write(s);
         Status::success()

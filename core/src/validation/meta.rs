@@ -109,7 +109,14 @@ pub fn validate_annotations(
     let mut errors = Vec::new();
     let mut total = 0usize;
     for (k, v) in annotations {
-        for msg in names::is_qualified_name(&k.to_lowercase()) {
+        // Keys are checked lower-cased (Kubernetes' `strings.ToLower`); most are lower-case
+        // ASCII already, which lower-casing leaves as it is.
+        let lower = if k.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            std::borrow::Cow::Borrowed(k.as_str())
+        } else {
+            std::borrow::Cow::Owned(k.to_lowercase())
+        };
+        for msg in names::is_qualified_name(&lower) {
             errors.push(FieldError::invalid(path.clone(), k, msg));
         }
         total += k.len() + v.len();

@@ -66,15 +66,19 @@ pub fn validate_object_meta(
             "must be greater than or equal to 0",
         ));
     }
-    errors.extend(validate_labels(&meta.labels, &path.child("labels")));
-    errors.extend(validate_annotations(
-        &meta.annotations,
-        &path.child("annotations"),
-    ));
-    errors.extend(validate_owner_references(
-        meta,
-        &path.child("ownerReferences"),
-    ));
+    errors.extend(labels_at(&meta.labels, || path.child("labels")));
+    if !meta.annotations.is_empty() {
+        errors.extend(validate_annotations(
+            &meta.annotations,
+            &path.child("annotations"),
+        ));
+    }
+    if !meta.owner_references.is_empty() {
+        errors.extend(validate_owner_references(
+            meta,
+            &path.child("ownerReferences"),
+        ));
+    }
     for (i, f) in meta.finalizers.iter().enumerate() {
         for msg in names::is_qualified_name(f) {
             errors.push(FieldError::invalid(
@@ -89,13 +93,22 @@ pub fn validate_object_meta(
 
 /// Checks label keys (qualified names) and values (label values).
 pub fn validate_labels(labels: &BTreeMap<String, String>, path: &FieldPath) -> Vec<FieldError> {
+    labels_at(labels, || path.clone())
+}
+
+/// [`validate_labels`] with the path built only for an error (labels are checked on
+/// every write, and are almost always valid).
+pub(crate) fn labels_at(
+    labels: &BTreeMap<String, String>,
+    path: impl Fn() -> FieldPath,
+) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (k, v) in labels {
         for msg in names::is_qualified_name(k) {
-            errors.push(FieldError::invalid(path.clone(), k, msg));
+            errors.push(FieldError::invalid(path(), k, msg));
         }
         for msg in names::is_valid_label_value(v) {
-            errors.push(FieldError::invalid(path.key(k), v, msg));
+            errors.push(FieldError::invalid(path().key(k), v, msg));
         }
     }
     errors

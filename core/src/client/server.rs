@@ -150,6 +150,9 @@ impl Server {
 
     /// Creates the default namespaces once, before the first request.
     pub(crate) async fn bootstrap(&self) -> Result<(), Error> {
+        if self.bootstrapped.initialized() {
+            return Ok(());
+        }
         self.bootstrapped
             .get_or_try_init(|| async {
                 let entry = self.kinds.typed::<Namespace>();

@@ -66,20 +66,29 @@ impl WatchQueue {
 
     /// Queues an event that brings the watcher to `version`; overflow expires the
     /// watcher rather than blocking.
+    ///
+    /// The stream waits only after finding the queue empty, so only an event queued
+    /// into an empty queue (or the expiry) notifies it: `notify_one` keeps a permit when
+    /// the stream is not waiting yet, and the stream drains every event queued after
+    /// that one before it waits again.
     pub(crate) fn push(&self, event: StoreEvent, version: u64) {
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if st.expired {
             return;
         }
-        if st.events.len() >= self.capacity {
+        let wake = if st.events.len() >= self.capacity {
             st.expired = true;
             st.events.clear();
+            true
         } else {
             st.last = version;
             st.events.push_back(event);
-        }
+            st.events.len() == 1
+        };
         drop(st);
-        self.notify.notify_one();
+        if wake {
+            self.notify.notify_one();
+        }
     }
 
     fn pop(&self) -> Option<Result<StoreEvent, u64>> {

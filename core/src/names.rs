@@ -72,8 +72,19 @@ fn matches_dns_label(s: &str) -> bool {
     }
 }
 
+/// `[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*`, in one pass over
+/// the bytes: DNS labels joined by dots, so every dot sits between two alphanumerics.
 fn matches_dns_subdomain(s: &str) -> bool {
-    s.split('.').all(matches_dns_label)
+    let b = s.as_bytes();
+    let (Some(&first), Some(&last)) = (b.first(), b.last()) else {
+        return false;
+    };
+    is_alnum_lower(first)
+        && is_alnum_lower(last)
+        && b.iter().enumerate().all(|(i, &c)| match c {
+            b'.' => is_alnum_lower(b[i - 1]) && is_alnum_lower(b[i + 1]),
+            _ => is_alnum_lower(c) || c == b'-',
+        })
 }
 
 /// `([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]`
@@ -149,10 +160,11 @@ pub fn is_dns1035_label(value: &str) -> Vec<String> {
 /// 63 characters (label keys, annotation keys, finalizers).
 pub fn is_qualified_name(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
-    let parts: Vec<&str> = value.split('/').collect();
-    let name = match parts.as_slice() {
-        [name] => *name,
-        [prefix, name] => {
+    let mut parts = value.split('/');
+    let parts = (parts.next(), parts.next(), parts.next());
+    let name = match parts {
+        (Some(name), None, _) => name,
+        (Some(prefix), Some(name), None) => {
             if prefix.is_empty() {
                 errs.push("prefix part must be non-empty".to_owned());
             } else {
@@ -160,7 +172,7 @@ pub fn is_qualified_name(value: &str) -> Vec<String> {
                     errs.push(format!("prefix part {msg}"));
                 }
             }
-            *name
+            name
         }
         _ => {
             errs.push(format!(
@@ -563,6 +575,15 @@ mod tests {
             let _ = (is_dns1123_label(&s), is_dns1123_subdomain(&s), is_dns1035_label(&s), is_qualified_name(&s));
             let _ = (is_valid_label_value(&s), is_valid_port_name(&s), is_env_var_name(&s), is_config_map_key(&s));
             let _ = (is_valid_ip(&s), is_valid_percent(&s));
+        }
+
+        #[test]
+        fn subdomains_are_dot_joined_labels(s in "[a-z0-9.-]{0,40}|[a-z0-9.A-Z_-]{0,12}") {
+            prop_assert_eq!(
+                matches_dns_subdomain(&s),
+                s.split('.').all(matches_dns_label),
+                "{:?}", s
+            );
         }
 
         #[test]

@@ -76,21 +76,29 @@ fn name_of(obj: &dyn AnyResource) -> String {
 
 /// The RFC 4122 version-4 uid made of the random words `a` and `b`, in a string of
 /// exactly its 36 bytes (`format!` would grow the buffer to 64 and keep it, in every
-/// stored object).
+/// stored object), spelled digit by digit (`8-4-4-4-12` lower-case hex).
 fn uid_from(a: u64, b: u64) -> String {
-    use std::fmt::Write as _;
     let b = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
     let mut uid = String::with_capacity(UID_LEN);
-    let _ = write!(
-        uid,
-        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        a >> 32,
-        (a >> 16) & 0xFFFF,
-        a & 0x0FFF,
-        b >> 48,
-        b & 0xFFFF_FFFF_FFFF
-    );
+    push_hex(&mut uid, a >> 32, 8);
+    uid.push('-');
+    push_hex(&mut uid, (a >> 16) & 0xFFFF, 4);
+    uid.push_str("-4");
+    push_hex(&mut uid, a & 0x0FFF, 3);
+    uid.push('-');
+    push_hex(&mut uid, b >> 48, 4);
+    uid.push('-');
+    push_hex(&mut uid, b & 0xFFFF_FFFF_FFFF, 12);
     uid
+}
+
+/// Appends the low `digits` hex digits of `value`, zero-padded (`{:0digits$x}`).
+fn push_hex(out: &mut String, value: u64, digits: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for i in (0..digits).rev() {
+        let nibble = usize::try_from((value >> (4 * i)) & 0xF).unwrap_or(0);
+        out.push(char::from(HEX[nibble]));
+    }
 }
 
 impl Server {
@@ -120,7 +128,11 @@ impl Server {
 
     /// A random (seeded) RFC 4122 version-4 uid.
     pub(crate) fn new_uid(&self) -> String {
-        uid_from(self.random(), self.random())
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        let a = splitmix(&mut rng);
+        let b = splitmix(&mut rng);
+        drop(rng);
+        uid_from(a, b)
     }
 
     fn generated_name(&self, prefix: &str) -> String {
@@ -138,6 +150,9 @@ impl Server {
 
     /// Creates the default namespaces once, before the first request.
     pub(crate) async fn bootstrap(&self) -> Result<(), Error> {
+        if self.bootstrapped.initialized() {
+            return Ok(());
+        }
         self.bootstrapped
             .get_or_try_init(|| async {
                 let entry = self.kinds.typed::<Namespace>();
@@ -297,7 +312,9 @@ impl Server {
         };
         let mut checked_ns: Vec<String> = Vec::new();
         let mut slots: Vec<Option<Result<Obj, Error>>> = Vec::with_capacity(objects.len());
-        let mut pending: Vec<(usize, Box<dyn AnyResource>)> = Vec::new();
+        // The writes still to make, and the slot of each one's result.
+        let mut pending: Vec<Write> = Vec::with_capacity(objects.len());
+        let mut at: Vec<usize> = Vec::with_capacity(objects.len());
         for (i, mut obj) in objects.into_iter().enumerate() {
             let prepared = self
                 .prepare_create(entry, obj.as_mut(), &mut checked_ns, in_use.as_mut())
@@ -305,7 +322,8 @@ impl Server {
             match prepared {
                 Ok(()) => {
                     slots.push(None);
-                    pending.push((i, obj));
+                    at.push(i);
+                    pending.push(Write::Create(obj));
                 }
                 Err(e) => slots.push(Some(Err(e))),
             }
@@ -315,37 +333,40 @@ impl Server {
                 break;
             }
             // Only objects with generated names are kept back, to rename on a collision.
-            let mut idx = Vec::with_capacity(pending.len());
-            let mut writes = Vec::with_capacity(pending.len());
-            let mut spares = Vec::new();
-            for (i, obj) in pending {
-                if generated_name(obj.as_ref()) {
-                    spares.push((i, obj.clone_boxed()));
-                }
-                idx.push(i);
-                writes.push(Write::Create(obj));
-            }
-            let results = self.store.write(writes).await?;
-            let mut retry = Vec::new();
-            for (i, result) in idx.into_iter().zip(results) {
+            let mut spares: Vec<(usize, Box<dyn AnyResource>)> = at
+                .iter()
+                .zip(&pending)
+                .filter_map(|(i, w)| match w {
+                    Write::Create(obj) if generated_name(obj.as_ref()) => {
+                        Some((*i, obj.clone_boxed()))
+                    }
+                    _ => None,
+                })
+                .collect();
+            let results = self.store.write(std::mem::take(&mut pending)).await?;
+            let mut retry_at = Vec::new();
+            for (i, result) in std::mem::take(&mut at).into_iter().zip(results) {
                 let spare = spares.iter().position(|(j, _)| *j == i);
                 match (result, spare) {
-                    (Err(Error::AlreadyExists { .. }), Some(at)) => {
-                        let (_, mut obj) = spares.swap_remove(at);
+                    (Err(Error::AlreadyExists { .. }), Some(found)) => {
+                        let (_, mut obj) = spares.swap_remove(found);
                         let prefix = obj.meta().generate_name.clone().unwrap_or_default();
                         obj.meta_mut().name = Some(self.generated_name(&prefix));
-                        retry.push((i, obj));
+                        retry_at.push(i);
+                        pending.push(Write::Create(obj));
                     }
                     (other, _) => slots[i] = Some(other.map_err(|e| entry.rename(e))),
                 }
             }
-            pending = retry;
+            at = retry_at;
         }
-        for (i, obj) in pending {
-            slots[i] = Some(Err(Error::AlreadyExists {
-                resource: entry.plural.clone(),
-                name: object_name(&ns_of(obj.as_ref()), &name_of(obj.as_ref())),
-            }));
+        for (i, write) in at.into_iter().zip(pending) {
+            if let Write::Create(obj) = write {
+                slots[i] = Some(Err(Error::AlreadyExists {
+                    resource: entry.plural.clone(),
+                    name: object_name(&ns_of(obj.as_ref()), &name_of(obj.as_ref())),
+                }));
+            }
         }
         Ok(slots
             .into_iter()
@@ -378,10 +399,12 @@ impl Server {
         }
         self.admit(entry, Operation::Create, obj, None)?;
         if entry.namespaced {
-            let ns = ns_of(obj);
-            if !checked.contains(&ns) {
-                self.check_namespace(entry, &ns, &name_of(obj)).await?;
-                checked.push(ns);
+            let meta = obj.meta();
+            let ns = meta.namespace.as_deref().unwrap_or_default();
+            if !checked.iter().any(|c| c == ns) {
+                let name = meta.name.as_deref().unwrap_or_default();
+                self.check_namespace(entry, ns, name).await?;
+                checked.push(ns.to_owned());
             }
         }
         Ok(())
@@ -990,5 +1013,19 @@ mod tests {
             uid_from(0x0123_4567_89AB_CDEF, 0),
             "01234567-89ab-4def-8000-000000000000"
         );
+        let mut state = 7;
+        for _ in 0..100 {
+            let (a, b) = (super::splitmix(&mut state), super::splitmix(&mut state));
+            let v = (b & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
+            let spelled = format!(
+                "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+                a >> 32,
+                (a >> 16) & 0xFFFF,
+                a & 0x0FFF,
+                v >> 48,
+                v & 0xFFFF_FFFF_FFFF
+            );
+            assert_eq!(uid_from(a, b), spelled);
+        }
     }
 }

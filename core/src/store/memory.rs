@@ -50,6 +50,9 @@ struct State {
     history: VecDeque<Change>,
     /// The newest version dropped from the history: watches must start at or after it.
     compacted: u64,
+    /// Where a write spells its kind's key (`apiVersion/kind`) to look its table up,
+    /// kept between writes so that spelling it allocates nothing.
+    key: String,
 }
 
 struct Change {
@@ -115,28 +118,35 @@ impl KindTable {
         }
     }
 
-    fn dispatch(&mut self, new: &Obj, old: Option<&Obj>, deleted: bool) {
-        send(&mut self.watchers, new, old, deleted);
+    /// Queues the change at `version` for every watcher it concerns.
+    fn dispatch(&mut self, version: u64, new: &Obj, old: Option<&Obj>, deleted: bool) {
+        send(&mut self.watchers, version, new, old, deleted);
         for (field, by_value) in &mut self.indexed {
             let now = new.field(field).unwrap_or_default();
             let before = old.and_then(|o| o.field(field));
             if let Some(list) = by_value.get_mut(&now) {
-                send(list, new, old, deleted);
+                send(list, version, new, old, deleted);
             }
             if let Some(before) = before.filter(|b| *b != now)
                 && let Some(list) = by_value.get_mut(&before)
             {
-                send(list, new, old, deleted);
+                send(list, version, new, old, deleted);
             }
         }
     }
 }
 
-fn send(list: &mut Vec<Weak<WatchQueue>>, new: &Obj, old: Option<&Obj>, deleted: bool) {
+fn send(
+    list: &mut Vec<Weak<WatchQueue>>,
+    version: u64,
+    new: &Obj,
+    old: Option<&Obj>,
+    deleted: bool,
+) {
     list.retain(|w| match w.upgrade() {
         Some(q) => {
             if let Some(event) = transition(&q.filter, new, old, deleted) {
-                q.push(event);
+                q.push(event, version);
             }
             true
         }
@@ -156,6 +166,26 @@ fn identity(obj: &dyn super::AnyResource) -> (String, String) {
     )
 }
 
+/// The kind table of `api_version/kind` (made on first use), looked up by spelling the
+/// key into `buffer` rather than into a new `String`.
+fn table_mut<'a>(
+    kinds: &'a mut HashMap<String, KindTable>,
+    buffer: &mut String,
+    api_version: &str,
+    kind: &str,
+) -> &'a mut KindTable {
+    buffer.clear();
+    buffer.push_str(api_version);
+    buffer.push('/');
+    buffer.push_str(kind);
+    if !kinds.contains_key(buffer.as_str()) {
+        kinds.insert(buffer.clone(), KindTable::new(buffer));
+    }
+    kinds
+        .get_mut(buffer.as_str())
+        .unwrap_or_else(|| unreachable!("the table was just made"))
+}
+
 impl State {
     fn record(
         &mut self,
@@ -166,12 +196,24 @@ impl State {
         deleted: bool,
     ) {
         if let Some(table) = self.kinds.get_mut(&**kind) {
-            table.dispatch(object, old.as_ref(), deleted);
+            table.dispatch(self.version, object, old.as_ref(), deleted);
         }
+        self.remember(config, kind.clone(), object.clone(), old, deleted);
+    }
+
+    /// Keeps a change (already dispatched) in the history, within its bound.
+    fn remember(
+        &mut self,
+        config: &MemoryStoreConfig,
+        kind: Arc<str>,
+        object: Obj,
+        old: Option<Obj>,
+        deleted: bool,
+    ) {
         self.history.push_back(Change {
             version: self.version,
-            kind: kind.clone(),
-            object: object.clone(),
+            kind,
+            object,
             old,
             deleted,
         });
@@ -185,30 +227,41 @@ impl State {
     fn apply(&mut self, config: &MemoryStoreConfig, write: Write) -> Result<Obj, Error> {
         match write {
             Write::Create(mut obj) => {
-                let key = kind_key(obj.api_version(), obj.kind());
-                let (ns, name) = identity(obj.as_ref());
+                let table = table_mut(
+                    &mut self.kinds,
+                    &mut self.key,
+                    obj.api_version(),
+                    obj.kind(),
+                );
+                let meta = obj.meta();
+                let ns = meta.namespace.as_deref().unwrap_or_default();
+                let name = meta.name.as_deref().unwrap_or_default();
                 if name.is_empty() {
                     return Err(Error::BadRequest(format!(
-                        "{key}: metadata.name: Required value"
+                        "{}: metadata.name: Required value",
+                        table.key
                     )));
                 }
-                let table = self
-                    .kinds
-                    .entry(key.clone())
-                    .or_insert_with(|| KindTable::new(&key));
-                let names = table.objects.entry(ns.clone()).or_default();
-                if names.contains(name.as_str()) {
+                if !table.objects.contains_key(ns) {
+                    table.objects.insert(ns.to_owned(), Names::default());
+                }
+                let names = table
+                    .objects
+                    .get_mut(ns)
+                    .unwrap_or_else(|| unreachable!("the namespace was just added"));
+                if names.contains(name) {
                     return Err(Error::AlreadyExists {
-                        resource: key,
-                        name: object_name(&ns, &name),
+                        resource: table.key.to_string(),
+                        name: object_name(ns, name),
                     });
                 }
                 self.version += 1;
                 with_version(obj.as_mut(), self.version);
                 let obj: Obj = Arc::from(obj);
                 names.insert(Named(obj.clone()));
+                table.dispatch(self.version, &obj, None, false);
                 let kind = table.key.clone();
-                self.record(config, &kind, &obj, None, false);
+                self.remember(config, kind, obj.clone(), None, false);
                 Ok(obj)
             }
             Write::Update {
@@ -395,7 +448,9 @@ impl MemoryStore {
                     .unwrap_or_default();
                 initial.sort_by_key(|o| identity(o.as_ref()));
                 for o in initial {
-                    queue.push(StoreEvent::Added(o));
+                    let event = StoreEvent::Added(o);
+                    let version = event.resource_version();
+                    queue.push(event, version);
                 }
             }
             Some(from) => {
@@ -407,7 +462,7 @@ impl MemoryStore {
                         change.old.as_ref(),
                         change.deleted,
                     ) {
-                        queue.push(event);
+                        queue.push(event, change.version);
                     }
                 }
             }

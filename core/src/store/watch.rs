@@ -64,21 +64,31 @@ impl WatchQueue {
         }
     }
 
-    /// Queues an event; overflow expires the watcher rather than blocking.
-    pub(crate) fn push(&self, event: StoreEvent) {
+    /// Queues an event that brings the watcher to `version`; overflow expires the
+    /// watcher rather than blocking.
+    ///
+    /// The stream waits only after finding the queue empty, so only an event queued
+    /// into an empty queue (or the expiry) notifies it: `notify_one` keeps a permit when
+    /// the stream is not waiting yet, and the stream drains every event queued after
+    /// that one before it waits again.
+    pub(crate) fn push(&self, event: StoreEvent, version: u64) {
         let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         if st.expired {
             return;
         }
-        if st.events.len() >= self.capacity {
+        let wake = if st.events.len() >= self.capacity {
             st.expired = true;
             st.events.clear();
+            true
         } else {
-            st.last = event.resource_version();
+            st.last = version;
             st.events.push_back(event);
-        }
+            st.events.len() == 1
+        };
         drop(st);
-        self.notify.notify_one();
+        if wake {
+            self.notify.notify_one();
+        }
     }
 
     fn pop(&self) -> Option<Result<StoreEvent, u64>> {
@@ -108,35 +118,33 @@ pub(crate) fn stream(
     current: Option<BookmarkFn>,
     oldest: Arc<dyn Fn() -> u64 + Send + Sync>,
 ) -> EventStream {
-    futures::stream::unfold(Some(queue), move |queue| {
-        let current = current.clone();
-        let oldest = oldest.clone();
-        async move {
-            let queue = queue?;
-            loop {
-                match queue.pop() {
-                    Some(Ok(event)) => return Some((Ok(event), Some(queue))),
-                    Some(Err(last)) => {
-                        return Some((
-                            Err(Error::Expired {
-                                requested: last,
-                                oldest: oldest(),
-                            }),
-                            None,
-                        ));
-                    }
-                    None => {}
+    // The queue and its callbacks travel in the stream's state, moved from one event to
+    // the next rather than cloned for each.
+    futures::stream::unfold(Some((queue, current, oldest)), |state| async move {
+        let (queue, current, oldest) = state?;
+        loop {
+            match queue.pop() {
+                Some(Ok(event)) => return Some((Ok(event), Some((queue, current, oldest)))),
+                Some(Err(last)) => {
+                    return Some((
+                        Err(Error::Expired {
+                            requested: last,
+                            oldest: oldest(),
+                        }),
+                        None,
+                    ));
                 }
-                match &current {
-                    None => queue.notify.notified().await,
-                    Some(bookmark) => {
-                        if tokio::time::timeout(BOOKMARK_INTERVAL, queue.notify.notified())
-                            .await
-                            .is_err()
-                            && let Some(event) = bookmark(&queue)
-                        {
-                            return Some((Ok(event), Some(queue)));
-                        }
+                None => {}
+            }
+            match &current {
+                None => queue.notify.notified().await,
+                Some(bookmark) => {
+                    if tokio::time::timeout(BOOKMARK_INTERVAL, queue.notify.notified())
+                        .await
+                        .is_err()
+                        && let Some(event) = bookmark(&queue)
+                    {
+                        return Some((Ok(event), Some((queue, current, oldest))));
                     }
                 }
             }

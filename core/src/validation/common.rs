@@ -44,9 +44,15 @@ pub fn validate_label_selector(selector: &LabelSelector, path: &FieldPath) -> Ve
 
 /// `ValidateQualifiedName`: one `Invalid` per message.
 pub fn qualified_name(value: &str, path: &FieldPath) -> Vec<FieldError> {
+    qualified_name_at(value, || path.clone())
+}
+
+/// [`qualified_name`] with the path built only for an error (validation visits far
+/// more fields than it finds wrong).
+pub(crate) fn qualified_name_at(value: &str, path: impl Fn() -> FieldPath) -> Vec<FieldError> {
     names::is_qualified_name(value)
         .into_iter()
-        .map(|msg| FieldError::invalid(path.clone(), value, msg))
+        .map(|msg| FieldError::invalid(path(), value, msg))
         .collect()
 }
 
@@ -60,17 +66,30 @@ pub fn dns1123_label(value: &str, path: &FieldPath) -> Vec<FieldError> {
 
 /// `ValidateDNS1123Subdomain`: one `Invalid` per message.
 pub fn dns1123_subdomain(value: &str, path: &FieldPath) -> Vec<FieldError> {
+    dns1123_subdomain_at(value, || path.clone())
+}
+
+/// [`dns1123_subdomain`] with the path built only for an error.
+pub(crate) fn dns1123_subdomain_at(value: &str, path: impl Fn() -> FieldPath) -> Vec<FieldError> {
     names::is_dns1123_subdomain(value)
         .into_iter()
-        .map(|msg| FieldError::invalid(path.clone(), value, msg))
+        .map(|msg| FieldError::invalid(path(), value, msg))
         .collect()
 }
 
 /// `ValidateNonnegativeQuantity`.
 pub fn non_negative_quantity(value: &Quantity, path: &FieldPath) -> Vec<FieldError> {
+    non_negative_quantity_at(value, || path.clone())
+}
+
+/// [`non_negative_quantity`] with the path built only for an error.
+pub(crate) fn non_negative_quantity_at(
+    value: &Quantity,
+    path: impl FnOnce() -> FieldPath,
+) -> Vec<FieldError> {
     if value.is_negative() {
         vec![FieldError::invalid(
-            path.clone(),
+            path(),
             value,
             "must be greater than or equal to 0",
         )]

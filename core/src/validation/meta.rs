@@ -66,15 +66,19 @@ pub fn validate_object_meta(
             "must be greater than or equal to 0",
         ));
     }
-    errors.extend(validate_labels(&meta.labels, &path.child("labels")));
-    errors.extend(validate_annotations(
-        &meta.annotations,
-        &path.child("annotations"),
-    ));
-    errors.extend(validate_owner_references(
-        meta,
-        &path.child("ownerReferences"),
-    ));
+    errors.extend(labels_at(&meta.labels, || path.child("labels")));
+    if !meta.annotations.is_empty() {
+        errors.extend(validate_annotations(
+            &meta.annotations,
+            &path.child("annotations"),
+        ));
+    }
+    if !meta.owner_references.is_empty() {
+        errors.extend(validate_owner_references(
+            meta,
+            &path.child("ownerReferences"),
+        ));
+    }
     for (i, f) in meta.finalizers.iter().enumerate() {
         for msg in names::is_qualified_name(f) {
             errors.push(FieldError::invalid(
@@ -89,13 +93,22 @@ pub fn validate_object_meta(
 
 /// Checks label keys (qualified names) and values (label values).
 pub fn validate_labels(labels: &BTreeMap<String, String>, path: &FieldPath) -> Vec<FieldError> {
+    labels_at(labels, || path.clone())
+}
+
+/// [`validate_labels`] with the path built only for an error (labels are checked on
+/// every write, and are almost always valid).
+pub(crate) fn labels_at(
+    labels: &BTreeMap<String, String>,
+    path: impl Fn() -> FieldPath,
+) -> Vec<FieldError> {
     let mut errors = Vec::new();
     for (k, v) in labels {
         for msg in names::is_qualified_name(k) {
-            errors.push(FieldError::invalid(path.clone(), k, msg));
+            errors.push(FieldError::invalid(path(), k, msg));
         }
         for msg in names::is_valid_label_value(v) {
-            errors.push(FieldError::invalid(path.key(k), v, msg));
+            errors.push(FieldError::invalid(path().key(k), v, msg));
         }
     }
     errors
@@ -109,7 +122,14 @@ pub fn validate_annotations(
     let mut errors = Vec::new();
     let mut total = 0usize;
     for (k, v) in annotations {
-        for msg in names::is_qualified_name(&k.to_lowercase()) {
+        // Keys are checked lower-cased (Kubernetes' `strings.ToLower`); most are lower-case
+        // ASCII already, which lower-casing leaves as it is.
+        let lower = if k.bytes().all(|b| b.is_ascii() && !b.is_ascii_uppercase()) {
+            std::borrow::Cow::Borrowed(k.as_str())
+        } else {
+            std::borrow::Cow::Owned(k.to_lowercase())
+        };
+        for msg in names::is_qualified_name(&lower) {
             errors.push(FieldError::invalid(path.clone(), k, msg));
         }
         total += k.len() + v.len();

@@ -29,6 +29,7 @@ pub mod service;
 pub mod storage_class;
 
 pub use error::{ErrorType, FieldError, ValidationError};
+pub(crate) use meta::labels_at;
 pub use meta::{validate_annotations, validate_labels, validate_object_meta};
 pub use path::FieldPath;
 

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use super::super::common::{non_negative_quantity, qualified_name};
+use super::super::common::{non_negative_quantity_at, qualified_name_at};
 use super::super::{FieldError, FieldPath};
 use crate::api::{Container, EnvVar, PodSpec, Probe, ResourceRequirements};
 use crate::intstr::IntOrString;
@@ -54,13 +54,15 @@ fn container(
     }
     one_of(
         errors,
-        &p.child("imagePullPolicy"),
+        p,
+        "imagePullPolicy",
         c.image_pull_policy.as_deref(),
         &["Always", "IfNotPresent", "Never"],
     );
     one_of(
         errors,
-        &p.child("terminationMessagePolicy"),
+        p,
+        "terminationMessagePolicy",
         c.termination_message_policy.as_deref(),
         &["File", "FallbackToLogsOnError"],
     );
@@ -126,11 +128,18 @@ fn container(
     }
 }
 
-fn one_of(errors: &mut Vec<FieldError>, path: &FieldPath, value: Option<&str>, allowed: &[&str]) {
+/// The field `field` of `parent` is one of `allowed` (its path is built only for an error).
+fn one_of(
+    errors: &mut Vec<FieldError>,
+    parent: &FieldPath,
+    field: &str,
+    value: Option<&str>,
+    allowed: &[&str],
+) {
     match value {
-        None | Some("") => errors.push(FieldError::required(path.clone(), "")),
+        None | Some("") => errors.push(FieldError::required(parent.child(field), "")),
         Some(v) if !allowed.contains(&v) => {
-            errors.push(FieldError::not_supported(path.clone(), v, allowed));
+            errors.push(FieldError::not_supported(parent.child(field), v, allowed));
         }
         Some(_) => {}
     }
@@ -175,7 +184,8 @@ fn ports(c: &Container, host_network: bool, p: &FieldPath, errors: &mut Vec<Fiel
         }
         one_of(
             errors,
-            &pp.child("protocol"),
+            &pp,
+            "protocol",
             port.protocol.as_deref(),
             &["SCTP", "TCP", "UDP"],
         );
@@ -305,16 +315,16 @@ fn standard_container_resource(name: &str) -> bool {
 pub(super) fn resources(r: &ResourceRequirements, p: &FieldPath, errors: &mut Vec<FieldError>) {
     for (field, list) in [("limits", &r.limits), ("requests", &r.requests)] {
         for (name, q) in list {
-            let kp = p.child(field).key(name);
-            errors.extend(qualified_name(name, &kp));
+            let kp = || p.child(field).key(name);
+            errors.extend(qualified_name_at(name, kp));
             if !standard_container_resource(name) {
                 errors.push(FieldError::invalid(
-                    kp.clone(),
+                    kp(),
                     name,
                     "must be a standard resource for containers",
                 ));
             }
-            errors.extend(non_negative_quantity(q, &kp));
+            errors.extend(non_negative_quantity_at(q, kp));
         }
     }
     for (name, request) in &r.requests {

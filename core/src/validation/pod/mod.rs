@@ -6,8 +6,8 @@ mod volume;
 
 use std::collections::BTreeSet;
 
-use super::common::{dns1123_label, dns1123_subdomain};
-use super::{FieldError, FieldPath, validate_annotations, validate_labels};
+use super::common::{dns1123_label, dns1123_subdomain_at};
+use super::{FieldError, FieldPath, labels_at, validate_annotations};
 use crate::api::{Pod, PodSpec, PodTemplateSpec};
 
 /// `Pod`: its spec, with the path `spec`.
@@ -29,11 +29,13 @@ pub fn pod_template_with_claims(
     path: &FieldPath,
 ) -> Vec<FieldError> {
     let meta = path.child("metadata");
-    let mut errors = validate_labels(&template.metadata.labels, &meta.child("labels"));
-    errors.extend(validate_annotations(
-        &template.metadata.annotations,
-        &meta.child("annotations"),
-    ));
+    let mut errors = labels_at(&template.metadata.labels, || meta.child("labels"));
+    if !template.metadata.annotations.is_empty() {
+        errors.extend(validate_annotations(
+            &template.metadata.annotations,
+            &meta.child("annotations"),
+        ));
+    }
     let spec = path.child("spec");
     errors.extend(spec_with_volumes(&template.spec, claims, &spec));
     if !template.spec.ephemeral_containers.is_empty() {
@@ -52,7 +54,12 @@ pub fn pod_spec(spec: &PodSpec, path: &FieldPath) -> Vec<FieldError> {
 
 fn spec_with_volumes(spec: &PodSpec, extra_volumes: &[&str], path: &FieldPath) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    let mut volume_names = volume::volumes(&spec.volumes, &path.child("volumes"), &mut errors);
+    // Paths are built only for fields that are present (or wrong).
+    let mut volume_names = if spec.volumes.is_empty() {
+        BTreeSet::new()
+    } else {
+        volume::volumes(&spec.volumes, &path.child("volumes"), &mut errors)
+    };
     volume_names.extend(extra_volumes.iter().copied());
     container::containers(spec, &volume_names, path, &mut errors);
     match spec.restart_policy.as_deref() {
@@ -76,10 +83,9 @@ fn spec_with_volumes(spec: &PodSpec, extra_volumes: &[&str], path: &FieldPath) -
             &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"],
         ));
     }
-    errors.extend(validate_labels(
-        &spec.node_selector,
-        &path.child("nodeSelector"),
-    ));
+    errors.extend(labels_at(&spec.node_selector, || {
+        path.child("nodeSelector")
+    }));
     if let Some(seconds) = spec.termination_grace_period_seconds
         && seconds < 0
     {
@@ -104,7 +110,7 @@ fn spec_with_volumes(spec: &PodSpec, extra_volumes: &[&str], path: &FieldPath) -
         ("priorityClassName", &spec.priority_class_name),
     ] {
         if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
-            errors.extend(dns1123_subdomain(v, &path.child(field)));
+            errors.extend(dns1123_subdomain_at(v, || path.child(field)));
         }
     }
     for (field, value) in [("hostname", &spec.hostname), ("subdomain", &spec.subdomain)] {
@@ -112,15 +118,19 @@ fn spec_with_volumes(spec: &PodSpec, extra_volumes: &[&str], path: &FieldPath) -
             errors.extend(dns1123_label(v, &path.child(field)));
         }
     }
-    affinity::tolerations(&spec.tolerations, &path.child("tolerations"), &mut errors);
+    if !spec.tolerations.is_empty() {
+        affinity::tolerations(&spec.tolerations, &path.child("tolerations"), &mut errors);
+    }
     if let Some(a) = &spec.affinity {
         affinity::affinity(a, &path.child("affinity"), &mut errors);
     }
-    affinity::topology_spread(
-        &spec.topology_spread_constraints,
-        &path.child("topologySpreadConstraints"),
-        &mut errors,
-    );
+    if !spec.topology_spread_constraints.is_empty() {
+        affinity::topology_spread(
+            &spec.topology_spread_constraints,
+            &path.child("topologySpreadConstraints"),
+            &mut errors,
+        );
+    }
     if let Some(overhead) = &spec.overhead {
         for (name, q) in overhead {
             errors.extend(super::common::non_negative_quantity(

@@ -60,9 +60,14 @@ impl std::fmt::Debug for CycleState {
 }
 
 impl CycleState {
-    /// An empty state.
+    /// An empty state, with room for every default plugin's skip mark (so a cycle does
+    /// not grow these lists one push at a time).
     pub fn new() -> CycleState {
-        CycleState::default()
+        CycleState {
+            values: Vec::new(),
+            skip_filter: Vec::with_capacity(16),
+            skip_score: Vec::with_capacity(16),
+        }
     }
 
     /// Stores `value` (replacing one of the same type).

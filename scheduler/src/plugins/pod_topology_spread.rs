@@ -63,10 +63,9 @@ impl PodTopologySpread {
     }
 
     /// The default constraints of pods without their own.
-    fn defaults(&self) -> std::borrow::Cow<'_, [TopologySpreadConstraint]> {
-        match self.defaulting_type {
-            DefaultingType::List => std::borrow::Cow::Borrowed(&self.default_constraints),
-            DefaultingType::System => std::borrow::Cow::Owned(
+    fn defaults(&self) -> &[TopologySpreadConstraint] {
+        static SYSTEM: std::sync::LazyLock<Vec<TopologySpreadConstraint>> =
+            std::sync::LazyLock::new(|| {
                 [(HOSTNAME, 3), (ZONE, 5)]
                     .into_iter()
                     .map(|(key, max_skew)| TopologySpreadConstraint {
@@ -75,8 +74,11 @@ impl PodTopologySpread {
                         when_unsatisfiable: "ScheduleAnyway".to_owned(),
                         ..TopologySpreadConstraint::default()
                     })
-                    .collect(),
-            ),
+                    .collect()
+            });
+        match self.defaulting_type {
+            DefaultingType::List => &self.default_constraints,
+            DefaultingType::System => &SYSTEM,
         }
     }
 

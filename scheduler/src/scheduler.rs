@@ -227,10 +227,8 @@ impl Scheduler {
             true,
             Snapshot::set_claim,
             |s, c| {
-                s.remove_claim(
-                    c.metadata.namespace.as_deref().unwrap_or(""),
-                    c.metadata.name.as_deref().unwrap_or(""),
-                );
+                let (namespace, name) = namespace_and_name(c.meta());
+                s.remove_claim(namespace, name);
             },
         ));
         tasks.spawn(watch_each::<PersistentVolume>(
@@ -252,10 +250,8 @@ impl Scheduler {
             true,
             Snapshot::set_budget,
             |s, b| {
-                s.remove_budget(
-                    b.metadata.namespace.as_deref().unwrap_or(""),
-                    b.metadata.name.as_deref().unwrap_or(""),
-                );
+                let (namespace, name) = namespace_and_name(b.meta());
+                s.remove_budget(namespace, name);
             },
         ));
         // What default topology spreading reads (scores only: no pod becomes
@@ -265,10 +261,8 @@ impl Scheduler {
             false,
             Snapshot::set_service,
             |s, svc| {
-                s.remove_service(
-                    svc.metadata.namespace.as_deref().unwrap_or(""),
-                    svc.metadata.name.as_deref().unwrap_or(""),
-                );
+                let (namespace, name) = namespace_and_name(svc.meta());
+                s.remove_service(namespace, name);
             },
         ));
         tasks.spawn(watch_controller::<ReplicaSet>(shared.clone(), |rs| {
@@ -289,6 +283,14 @@ impl Scheduler {
     }
 }
 
+/// An object's namespace and name (empty when unset), as the snapshot keys them.
+fn namespace_and_name(meta: &keel_core::meta::ObjectMeta) -> (&str, &str) {
+    (
+        meta.namespace.as_deref().unwrap_or(""),
+        meta.name.as_deref().unwrap_or(""),
+    )
+}
+
 /// Follows a pod controller kind's selectors into the snapshot (for default spreading).
 async fn watch_controller<K: Resource>(
     shared: Arc<Shared>,
@@ -298,23 +300,15 @@ async fn watch_controller<K: Resource>(
         shared,
         false,
         move |s, o| {
-            let meta = o.meta();
-            let (namespace, name) = (
-                meta.namespace_str().unwrap_or(""),
-                meta.name.as_deref().unwrap_or(""),
-            );
+            let (namespace, name) = namespace_and_name(o.meta());
             match selector(&o).to_selector() {
                 Ok(sel) => s.set_controller_selector(K::KIND, namespace, name, sel),
                 Err(_) => s.remove_controller_selector(K::KIND, namespace, name),
             }
         },
         |s, o| {
-            let meta = o.meta();
-            s.remove_controller_selector(
-                K::KIND,
-                meta.namespace_str().unwrap_or(""),
-                meta.name.as_deref().unwrap_or(""),
-            );
+            let (namespace, name) = namespace_and_name(o.meta());
+            s.remove_controller_selector(K::KIND, namespace, name);
         },
     )
     .await;

@@ -37,7 +37,7 @@ use crate::manager::Shutdown;
 use crate::runtime::{
     Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder, WorkQueue,
 };
-use crate::workload::{adopters, candidates, controller_key, selects};
+use crate::workload::{adopters, candidates, selects};
 use crate::workload::{claim, until_next_available};
 use backoff::FailedPodBackoff;
 use revision::{Revision, is_rolling};
@@ -123,31 +123,12 @@ struct Ctx {
 }
 
 /// Feeds expectations from the pod cache and forgets those (and the failed-pod
-/// back-off) of deleted DaemonSets; queues the owner after each observation.
+/// back-off) of deleted DaemonSets.
 async fn observe(ctx: Arc<Ctx>, queue: WorkQueue<ObjectRef>) {
-    let mut pods = ctx.pods.subscribe();
-    let mut sets = ctx.sets.subscribe();
-    loop {
-        tokio::select! {
-            change = pods.recv() => {
-                let Some(change) = change else { return };
-                let (old, new) = (change.old.as_deref(), change.new.as_deref());
-                let Some(key) = new.or(old).and_then(|p| controller_key::<DaemonSet>(&p.metadata)) else { continue };
-                let (old, new) = (old.map(|p| &p.metadata), new.map(|p| &p.metadata));
-                if ctx.expectations.observe_change(&key, old, new) {
-                    queue.add(key);
-                }
-            }
-            change = sets.recv() => {
-                let Some(change) = change else { return };
-                if let (Some(old), None) = (&change.old, &change.new) {
-                    let key = ObjectRef::from_obj(&**old);
-                    ctx.expectations.forget(&key);
-                    ctx.backoff.forget_prefix(&backoff_prefix(old));
-                }
-            }
-        }
-    }
+    crate::workload::observe_pods(&ctx.pods, &ctx.sets, &ctx.expectations, &queue, |ds| {
+        ctx.backoff.forget_prefix(&backoff_prefix(ds));
+    })
+    .await;
 }
 
 fn backoff_prefix(ds: &DaemonSet) -> String {

@@ -23,7 +23,7 @@ use crate::runtime::{
     Action, Cache, Config, Controller, Expectations, Informers, ObjectRef, Recorder,
 };
 use crate::workload::pod_control::delete_pod;
-use crate::workload::{adopters, candidates, controller_key, selects};
+use crate::workload::{adopters, candidates, selects};
 use crate::workload::{
     claim, is_pod_active, pod_from_template, pods_to_delete, slow_start_batches,
 };
@@ -84,30 +84,9 @@ struct Ctx {
     recorder: Recorder,
 }
 
-/// Feeds expectations from the pod cache (creations and deletions seen) and forgets
-/// those of deleted ReplicaSets; queues the owner after each observation.
+/// Feeds expectations from the pod cache and forgets those of deleted ReplicaSets.
 async fn observe(ctx: Arc<Ctx>, queue: crate::runtime::WorkQueue<ObjectRef>) {
-    let mut pods = ctx.pods.subscribe();
-    let mut sets = ctx.sets.subscribe();
-    loop {
-        tokio::select! {
-            change = pods.recv() => {
-                let Some(change) = change else { return };
-                let (old, new) = (change.old.as_deref(), change.new.as_deref());
-                let Some(key) = new.or(old).and_then(|p| controller_key::<ReplicaSet>(&p.metadata)) else { continue };
-                let (old, new) = (old.map(|p| &p.metadata), new.map(|p| &p.metadata));
-                if ctx.expectations.observe_change(&key, old, new) {
-                    queue.add(key);
-                }
-            }
-            change = sets.recv() => {
-                let Some(change) = change else { return };
-                if let (Some(old), None) = (&change.old, &change.new) {
-                    ctx.expectations.forget(&ObjectRef::from_obj(&**old));
-                }
-            }
-        }
-    }
+    crate::workload::observe_pods(&ctx.pods, &ctx.sets, &ctx.expectations, &queue, |_| {}).await;
 }
 
 async fn reconcile(rs: Arc<ReplicaSet>, ctx: Arc<Ctx>) -> Result<Action, Error> {

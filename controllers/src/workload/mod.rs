@@ -9,6 +9,7 @@ pub mod batch;
 pub mod claim;
 pub mod history;
 pub mod node_fit;
+pub mod observe;
 pub mod owner;
 pub mod pod_control;
 pub mod pods;
@@ -18,6 +19,7 @@ pub mod template;
 pub use batch::{slow_start_batch, slow_start_batches};
 pub use claim::{Claimed, candidates, claim, claim_adopting, claim_decision};
 pub use node_fit::{matches_required_affinity, tolerates, untolerated_taint};
+pub use observe::observe_pods;
 pub use owner::{adopters, controller_key, controller_ref, is_controlled_by, selects};
 pub use pods::{
     is_pod_active, is_pod_available, pods_to_delete, ready_since, until_next_available,

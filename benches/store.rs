@@ -206,8 +206,8 @@ fn bench_creates(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
                 || keel_create(rt, watchers),
                 |(api, mut streams, pods)| {
                     rt.block_on(async {
-                        for p in &pods {
-                            black_box(api.create(p).await.expect("create"));
+                        for p in pods {
+                            black_box(api.create_owned(p).await.expect("create"));
                         }
                         drain(&mut streams, BATCH).await;
                     });
@@ -328,18 +328,29 @@ fn summary(
     let get_floor = rate(BATCH * 100, || {
         (0..100).for_each(|_| names.iter().for_each(|n| drop(black_box(floor.get(n)))))
     });
-    // Setup (a fresh store, watchers, the pods) is outside the timed part.
-    let create = |watchers| {
+    // Setup (a fresh store, watchers, the pods) is outside the timed part. Like the
+    // floor, the store is handed the pods (`create_owned`); `copied` keeps them and has
+    // `create(&pod)` copy each one.
+    let create = |watchers, copied: bool| {
         let mut best = Duration::MAX;
         for _ in 0..5 {
             let (api, mut streams, pods) = keel_create(rt, watchers);
             let t = Instant::now();
-            rt.block_on(async {
-                for p in &pods {
-                    black_box(api.create(p).await.expect("create"));
-                }
-                drain(&mut streams, BATCH).await;
-            });
+            if copied {
+                rt.block_on(async {
+                    for p in &pods {
+                        black_box(api.create(p).await.expect("create"));
+                    }
+                    drain(&mut streams, BATCH).await;
+                });
+            } else {
+                rt.block_on(async {
+                    for p in pods {
+                        black_box(api.create_owned(p).await.expect("create"));
+                    }
+                    drain(&mut streams, BATCH).await;
+                });
+            }
             best = best.min(t.elapsed());
         }
         BATCH as f64 / best.as_secs_f64()
@@ -361,7 +372,7 @@ fn summary(
         }
         BATCH as f64 / best.as_secs_f64()
     };
-    let (c0, c3) = (create(0), create(3));
+    let (c0, c3, c3_copied) = (create(0, false), create(3, false), create(3, true));
     println!("\nstore summary (keel vs floor, same run):");
     println!(
         "  store/get: {get_keel:.0} gets/s (floor {get_floor:.0}/s, ratio {:.2}x; target >= 1,000,000/s, <= 5x)",
@@ -371,6 +382,10 @@ fn summary(
     println!(
         "  store/create_3_watchers: {c3:.0} creates/s (floor {create_floor:.0}/s, ratio {:.2}x; target >= 200,000/s)",
         create_floor / c3
+    );
+    println!(
+        "  store/create_3_watchers, create(&pod) copying each pod: {c3_copied:.0} creates/s (ratio {:.2}x)",
+        create_floor / c3_copied
     );
     println!(
         "  memory per stored pod: {} B (floor {} B; target < 4096 B)",

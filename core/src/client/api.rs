@@ -152,18 +152,37 @@ impl<K: Resource> Api<K> {
     }
 
     fn placed(&self, obj: &K) -> Result<Box<dyn AnyResource>, Error> {
-        let mut boxed: Box<dyn AnyResource> = Box::new(obj.clone());
+        self.boxed(obj.clone())
+    }
+
+    /// `obj` boxed for the server, its namespace fixed to this `Api`'s.
+    fn boxed(&self, obj: K) -> Result<Box<dyn AnyResource>, Error> {
+        let mut boxed: Box<dyn AnyResource> = Box::new(obj);
         Server::place(&self.entry, boxed.as_mut(), self.namespace.as_deref())?;
         Ok(boxed)
     }
 
     /// Creates `obj` (named by `metadata.name`, or generated from `generateName`).
     ///
+    /// The store keeps its own copy of `obj`; a caller that has no further use for the
+    /// object saves that copy with [`Api::create_owned`].
+    ///
     /// # Errors
     /// [`Error::AlreadyExists`], [`Error::Invalid`], [`Error::NotFound`] for a missing
     /// namespace, [`Error::Forbidden`] for a terminating one or a hook's denial.
     pub async fn create(&self, obj: &K) -> Result<Arc<K>, Error> {
         let boxed = self.placed(obj)?;
+        typed(self.server().create(&self.entry, boxed).await?)
+    }
+
+    /// [`Api::create`] taking the object by value: it is moved into the store, not
+    /// copied (a controller creating a pod it has just built from a template, a loader
+    /// creating what it parsed).
+    ///
+    /// # Errors
+    /// As [`Api::create`].
+    pub async fn create_owned(&self, obj: K) -> Result<Arc<K>, Error> {
+        let boxed = self.boxed(obj)?;
         typed(self.server().create(&self.entry, boxed).await?)
     }
 
@@ -183,9 +202,8 @@ impl<K: Resource> Api<K> {
         let mut boxed = Vec::with_capacity(objects.len());
         let mut early = Vec::new();
         for (i, o) in objects.into_iter().enumerate() {
-            let mut b: Box<dyn AnyResource> = Box::new(o);
-            match Server::place(&self.entry, b.as_mut(), self.namespace.as_deref()) {
-                Ok(()) => boxed.push(b),
+            match self.boxed(o) {
+                Ok(b) => boxed.push(b),
                 Err(e) => early.push((i, e)),
             }
         }

@@ -266,16 +266,30 @@ impl Server {
     }
 
     /// Creates one object: namespace placement is the caller's.
+    ///
+    /// An object with its own name (not a Service, whose addresses are allocated under
+    /// a lock) takes a short path: no batch bookkeeping, no copy kept for renaming.
     pub(crate) async fn create(
         &self,
         entry: &KindEntry,
-        obj: Box<dyn AnyResource>,
+        mut obj: Box<dyn AnyResource>,
     ) -> Result<Obj, Error> {
         self.bootstrap().await?;
-        self.create_many(entry, vec![obj])
+        let named = obj.meta().name.as_deref().is_some_and(|n| !n.is_empty());
+        if !named || entry.key == SERVICE_KEY {
+            return self
+                .create_many(entry, vec![obj])
+                .await?
+                .pop()
+                .unwrap_or_else(|| Err(Error::Store("no result".into())));
+        }
+        self.prepare_create(entry, obj.as_mut(), None, None).await?;
+        self.store
+            .write(vec![Write::Create(obj)])
             .await?
             .pop()
             .unwrap_or_else(|| Err(Error::Store("no result".into())))
+            .map_err(|e| entry.rename(e))
     }
 
     async fn create_unchecked(
@@ -317,7 +331,7 @@ impl Server {
         let mut at: Vec<usize> = Vec::with_capacity(objects.len());
         for (i, mut obj) in objects.into_iter().enumerate() {
             let prepared = self
-                .prepare_create(entry, obj.as_mut(), &mut checked_ns, in_use.as_mut())
+                .prepare_create(entry, obj.as_mut(), Some(&mut checked_ns), in_use.as_mut())
                 .await;
             match prepared {
                 Ok(()) => {
@@ -374,11 +388,13 @@ impl Server {
             .collect())
     }
 
+    /// Names, stamps, admits and checks the namespace of an object to create. `checked`
+    /// holds the namespaces a batch has already found usable (`None`: a single object).
     async fn prepare_create(
         &self,
         entry: &KindEntry,
         obj: &mut dyn AnyResource,
-        checked: &mut Vec<String>,
+        checked: Option<&mut Vec<String>>,
         in_use: Option<&mut InUse>,
     ) -> Result<(), Error> {
         if obj.meta().name.as_deref().is_none_or(str::is_empty)
@@ -401,10 +417,13 @@ impl Server {
         if entry.namespaced {
             let meta = obj.meta();
             let ns = meta.namespace.as_deref().unwrap_or_default();
-            if !checked.iter().any(|c| c == ns) {
+            let known = checked.as_ref().is_some_and(|c| c.iter().any(|c| c == ns));
+            if !known {
                 let name = meta.name.as_deref().unwrap_or_default();
                 self.check_namespace(entry, ns, name).await?;
-                checked.push(ns.to_owned());
+                if let Some(checked) = checked {
+                    checked.push(ns.to_owned());
+                }
             }
         }
         Ok(())
@@ -638,7 +657,7 @@ impl Server {
     /// Marks a namespace terminating, deletes its content, and removes it once empty.
     async fn delete_namespace(&self, entry: &KindEntry, current: Obj) -> Result<Outcome, Error> {
         let name = name_of(current.as_ref());
-        if current.meta().deletion_timestamp.is_none() {
+        let terminating = if current.meta().deletion_timestamp.is_none() {
             let mut new = current.clone_boxed();
             if let Some(ns) = new.downcast_mut::<Namespace>() {
                 ns.metadata.deletion_timestamp = Some(self.clock.now());
@@ -654,8 +673,10 @@ impl Server {
                     expected: have,
                 },
             )
-            .await?;
-        }
+            .await?
+        } else {
+            current
+        };
         for kind in self.kinds.namespaced() {
             let filter = Filter {
                 namespace: Some(name.clone()),
@@ -675,7 +696,11 @@ impl Server {
                 }
             }
         }
-        self.finalize_namespace(&name).await
+        // Deleting the last object of a terminating namespace finishes the namespace.
+        match self.finalize_namespace(&name).await {
+            Err(Error::NotFound { .. }) => Ok(Outcome::Gone(terminating)),
+            other => other,
+        }
     }
 
     /// Removes a terminating namespace whose content is gone.

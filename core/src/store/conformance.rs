@@ -33,6 +33,7 @@ pub async fn run<S: Store, F: Fn() -> S, G: Fn(usize) -> S>(make: F, make_small:
     versions_increase_across_kinds(Client::new(make())).await;
     generate_name_makes_unique_names(Client::new(make())).await;
     bad_creates_are_errors(Client::new(make())).await;
+    owned_creates_match_copied_ones(Client::new(make())).await;
     replace_is_compare_and_swap(Client::new(make())).await;
     generation_tracks_spec_only(Client::new(make())).await;
     status_is_a_subresource(Client::new(make())).await;
@@ -199,6 +200,82 @@ pub async fn bad_creates_are_errors(client: Client) {
         "nothing half-written"
     );
     assert!(api.get("x").await.unwrap_err().is_not_found());
+}
+
+/// `create_owned` (the object moved in) stores, names, places and rejects exactly as
+/// `create` (the object copied): named and generated names, cluster-scoped kinds,
+/// duplicates, bad names, missing and terminating namespaces.
+pub async fn owned_creates_match_copied_ones(client: Client) {
+    let api: Api<ConfigMap> = Api::namespaced(&client, "default");
+    let made = api
+        .create_owned(cm("a", &[("k", "v")]))
+        .await
+        .expect("create");
+    assert_eq!(made.metadata.namespace.as_deref(), Some("default"));
+    assert_eq!(made.metadata.generation, Some(1));
+    assert_eq!(made.metadata.uid.as_deref().map(str::len), Some(36));
+    assert_eq!(api.get("a").await.expect("get"), made);
+    let copied = api.create(&cm("b", &[("k", "v")])).await.expect("create b");
+    assert_eq!(copied.data, made.data);
+    assert!(rv(&copied.metadata) > rv(&made.metadata));
+
+    let mut generated = cm("", &[]);
+    generated.metadata.name = None;
+    generated.metadata.generate_name = Some("gen-".into());
+    let g = api.create_owned(generated).await.expect("generated");
+    let name = g.metadata.name.clone().expect("named");
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+
+    let nodes: Api<Node> = Api::all(&client);
+    let node = nodes
+        .create_owned(Node {
+            metadata: ObjectMeta::named("default"),
+            ..Node::default()
+        })
+        .await
+        .expect("a node may share a namespace's name");
+    assert_eq!(node.metadata.namespace, None);
+    assert_eq!(nodes.get("default").await.expect("node"), node);
+    let nss: Api<Namespace> = Api::all(&client);
+    assert!(nss.get("default").await.is_ok(), "the namespace is apart");
+
+    let err = api.create_owned(cm("a", &[])).await.unwrap_err();
+    assert_eq!(err.to_string(), "configmaps \"default/a\" already exists");
+    let err = api.create_owned(cm("Not_A_Name", &[])).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Invalid { field, .. } if field == "metadata.name"),
+        "{err}"
+    );
+    let elsewhere: Api<ConfigMap> = Api::namespaced(&client, "nowhere");
+    let err = elsewhere.create_owned(cm("x", &[])).await.unwrap_err();
+    assert_eq!(err.to_string(), "namespaces \"nowhere\" not found");
+    nss.create_owned(Namespace {
+        metadata: ObjectMeta::named("closing"),
+        ..Namespace::default()
+    })
+    .await
+    .expect("ns");
+    let closing: Api<ConfigMap> = Api::namespaced(&client, "closing");
+    Api::<Pod>::namespaced(&client, "closing")
+        .create_owned(pod("bound", Some("n1")))
+        .await
+        .expect("a bound pod holds the namespace while it terminates");
+    nss.delete("closing", &DeleteParams::default())
+        .await
+        .expect("delete");
+    assert!(matches!(
+        closing.create_owned(cm("late", &[])).await,
+        Err(Error::Forbidden { .. })
+    ));
+    let names: Vec<_> = api
+        .list(&ListParams::default())
+        .await
+        .expect("list")
+        .items
+        .iter()
+        .filter_map(|c| c.metadata.name.clone())
+        .collect();
+    assert_eq!(names, ["a", "b", name.as_str()], "nothing half-written");
 }
 
 /// A stale version conflicts; an empty one overwrites.
@@ -617,6 +694,23 @@ pub async fn namespaces_cascade(client: Client) {
     for name in crate::client::DEFAULT_NAMESPACES {
         assert!(nss.get(name).await.is_ok(), "{name} exists from the start");
     }
+    // A namespace whose content goes at once goes with the same delete.
+    nss.create(&Namespace {
+        metadata: ObjectMeta::named("brief"),
+        ..Namespace::default()
+    })
+    .await
+    .expect("ns");
+    Api::<ConfigMap>::namespaced(&client, "brief")
+        .create(&cm("a", &[]))
+        .await
+        .expect("a");
+    let deleted = nss
+        .delete("brief", &DeleteParams::default())
+        .await
+        .expect("deleting a namespace is not an error");
+    assert!(deleted.is_gone(), "nothing held it");
+    assert!(nss.get("brief").await.unwrap_err().is_not_found());
 }
 
 async fn collect<K: crate::Resource>(

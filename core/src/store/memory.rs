@@ -2,11 +2,10 @@
 //! bounded history for watches, and writer-side dispatch to watcher queues indexed by
 //! the field a watcher selects on exactly (a node agent's `spec.nodeName`).
 
-use std::borrow::Borrow;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::collections::VecDeque;
 use std::sync::{Arc, PoisonError, RwLock, Weak};
 
+use super::tables::{Map, Named, Names, Scopes};
 use super::watch::{self, WatchQueue, transition};
 use super::{
     EventStream, Filter, ListResult, Obj, Store, StoreEvent, WatchOptions, Write, kind_key,
@@ -46,7 +45,7 @@ struct Inner {
 #[derive(Default)]
 struct State {
     version: u64,
-    kinds: HashMap<String, KindTable>,
+    kinds: Map<String, KindTable>,
     history: VecDeque<Change>,
     /// The newest version dropped from the history: watches must start at or after it.
     compacted: u64,
@@ -63,58 +62,21 @@ struct Change {
     deleted: bool,
 }
 
-/// A stored object keyed by its own `metadata.name`: the name set of a namespace holds
-/// only the `Arc`, so a stored object costs no second copy of its name as a map key.
-///
-/// Hashing and equality are those of the name (`str`), so the set is looked up by
-/// `&str` through [`Borrow`]. Stored objects are immutable, so the key never changes.
-#[derive(Clone)]
-struct Named(Obj);
-
-impl Named {
-    fn name(&self) -> &str {
-        self.0.meta().name.as_deref().unwrap_or_default()
-    }
-}
-
-impl Borrow<str> for Named {
-    fn borrow(&self) -> &str {
-        self.name()
-    }
-}
-
-impl Hash for Named {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.name().hash(state);
-    }
-}
-
-impl PartialEq for Named {
-    fn eq(&self, other: &Named) -> bool {
-        self.name() == other.name()
-    }
-}
-
-impl Eq for Named {}
-
-/// The objects of one namespace, by name.
-type Names = HashSet<Named>;
-
 struct KindTable {
     key: Arc<str>,
-    objects: HashMap<String, Names>,
+    objects: Scopes,
     watchers: Vec<Weak<WatchQueue>>,
     /// Watchers that require `field == value`, by field then value.
-    indexed: HashMap<String, HashMap<String, Vec<Weak<WatchQueue>>>>,
+    indexed: Map<String, Map<String, Vec<Weak<WatchQueue>>>>,
 }
 
 impl KindTable {
     fn new(key: &str) -> KindTable {
         KindTable {
             key: Arc::from(key),
-            objects: HashMap::new(),
+            objects: Scopes::default(),
             watchers: Vec::new(),
-            indexed: HashMap::new(),
+            indexed: Map::default(),
         }
     }
 
@@ -169,7 +131,7 @@ fn identity(obj: &dyn super::AnyResource) -> (String, String) {
 /// The kind table of `api_version/kind` (made on first use), looked up by spelling the
 /// key into `buffer` rather than into a new `String`.
 fn table_mut<'a>(
-    kinds: &'a mut HashMap<String, KindTable>,
+    kinds: &'a mut Map<String, KindTable>,
     buffer: &mut String,
     api_version: &str,
     kind: &str,
@@ -242,13 +204,7 @@ impl State {
                         table.key
                     )));
                 }
-                if !table.objects.contains_key(ns) {
-                    table.objects.insert(ns.to_owned(), Names::default());
-                }
-                let names = table
-                    .objects
-                    .get_mut(ns)
-                    .unwrap_or_else(|| unreachable!("the namespace was just added"));
+                let names = table.objects.names_mut(ns);
                 if names.contains(name) {
                     return Err(Error::AlreadyExists {
                         resource: table.key.to_string(),
@@ -278,11 +234,7 @@ impl State {
                 let Some(table) = self.kinds.get_mut(&key) else {
                     return Err(Error::Store(format!("{key}: kind table vanished")));
                 };
-                table
-                    .objects
-                    .entry(ns)
-                    .or_default()
-                    .replace(Named(obj.clone()));
+                table.objects.names_mut(&ns).replace(Named(obj.clone()));
                 let kind = table.key.clone();
                 self.record(config, &kind, &obj, Some(current), false);
                 Ok(obj)
@@ -302,12 +254,7 @@ impl State {
                 let Some(table) = self.kinds.get_mut(&key) else {
                     return Err(Error::Store(format!("{key}: kind table vanished")));
                 };
-                if let Some(names) = table.objects.get_mut(&namespace) {
-                    names.remove(name.as_str());
-                    if names.is_empty() {
-                        table.objects.remove(&namespace);
-                    }
-                }
+                table.objects.remove(&namespace, &name);
                 let kind = table.key.clone();
                 self.record(config, &kind, &last, None, true);
                 Ok(last)
@@ -372,7 +319,7 @@ impl MemoryStore {
         st.kinds
             .values()
             .flat_map(|t| t.objects.values())
-            .map(HashSet::len)
+            .map(Names::len)
             .sum()
     }
 
@@ -561,63 +508,5 @@ impl std::fmt::Debug for MemoryStore {
             .field("kinds", &st.kinds.len())
             .field("history", &st.history.len())
             .finish_non_exhaustive()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::collections::HashSet;
-    use std::hash::BuildHasher;
-    use std::sync::Arc;
-
-    use super::{Named, Obj};
-    use crate::api::Pod;
-    use crate::meta::ObjectMeta;
-
-    fn obj(name: &str, node: &str) -> Obj {
-        let mut pod = Pod {
-            metadata: ObjectMeta::named(name),
-            ..Pod::default()
-        };
-        pod.spec.node_name = Some(node.to_owned());
-        Arc::new(pod)
-    }
-
-    fn node(o: &Obj) -> Option<String> {
-        o.field("spec.nodeName")
-    }
-
-    #[test]
-    fn named_is_keyed_by_the_object_name() {
-        let mut set: HashSet<Named> = HashSet::new();
-        assert!(set.insert(Named(obj("a", "n1"))));
-        assert!(set.insert(Named(obj("b", "n1"))));
-        assert!(
-            !set.insert(Named(obj("a", "n2"))),
-            "a second `a` is a duplicate"
-        );
-        assert_eq!(set.len(), 2);
-        assert!(set.contains("a") && set.contains("b") && !set.contains("c"));
-        assert_eq!(node(&set.get("a").expect("a").0).as_deref(), Some("n1"));
-
-        let old = set.replace(Named(obj("a", "n3"))).expect("replaced");
-        assert_eq!(node(&old.0).as_deref(), Some("n1"));
-        assert_eq!(node(&set.get("a").expect("a").0).as_deref(), Some("n3"));
-        assert_eq!(set.len(), 2);
-
-        assert!(set.remove("a"));
-        assert!(!set.remove("a"));
-        assert_eq!(set.len(), 1);
-    }
-
-    #[test]
-    fn named_hashes_and_compares_as_its_name() {
-        let set: HashSet<Named> = HashSet::new();
-        let hasher = set.hasher();
-        let a = Named(obj("pod-1", "n1"));
-        assert_eq!(hasher.hash_one(&a), hasher.hash_one("pod-1"));
-        assert!(a == Named(obj("pod-1", "other")));
-        assert!(a != Named(obj("pod-2", "n1")));
-        assert_eq!(Named(Arc::new(Pod::default())).name(), "");
     }
 }

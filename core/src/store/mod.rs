@@ -24,6 +24,7 @@ pub mod conformance;
 mod filter;
 mod memory;
 mod object;
+mod tables;
 mod watch;
 
 use std::pin::Pin;

@@ -56,6 +56,21 @@ fn containers_are_required_and_named_uniquely() {
         errors.contains(&("spec.containers[1].name".into(), Duplicate)),
         "{errors:?}"
     );
+    // Names are unique across init containers and containers; the later one is named.
+    let across = with(|p| {
+        let mut init = p.spec.containers[0].clone();
+        init.image = Some("busybox:1".into());
+        init.readiness_probe = None;
+        p.spec.init_containers.push(init.clone());
+        init.name = "setup".into();
+        p.spec.init_containers.push(init);
+    });
+    let errors = crate::validation::testing::summary(&across.validate_fields());
+    assert_eq!(
+        errors,
+        [("spec.containers[0].name".to_owned(), Duplicate)],
+        "{errors:?}"
+    );
     assert_errors(
         &with(|p| p.spec.containers[0].name = "App_1".into()),
         &[("spec.containers[0].name", Invalid)],

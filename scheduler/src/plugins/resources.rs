@@ -312,7 +312,20 @@ impl NodeResourcesFit {
     /// once for all of them.
     fn score_all(&self, pod: &PodInfo, nodes: &[&NodeInfo], scores: &mut [i64]) {
         let resources = resolve(self.resources());
-        if let [(Scored::Cpu, wc), (Scored::Memory, wm)] = resources[..] {
+        if let ([(Scored::Cpu, 1), (Scored::Memory, 1)], ScoringStrategy::LeastAllocated(_)) =
+            (&resources[..], &self.strategy)
+        {
+            // The default: both resources weighted 1, least allocated.
+            for (slot, node) in scores.iter_mut().zip(nodes) {
+                let (rc, cc) = requested_and_allocatable(pod, node, Scored::Cpu);
+                let (rm, cm) = requested_and_allocatable(pod, node, Scored::Memory);
+                *slot = if cc > 0 && cm > 0 {
+                    (least_requested(rc, cc) + least_requested(rm, cm)) / 2
+                } else {
+                    weighted([(rc, cc, 1), (rm, cm, 1)], least_requested, false)
+                };
+            }
+        } else if let [(Scored::Cpu, wc), (Scored::Memory, wm)] = resources[..] {
             // The default pair: a fixed pair of amounts, no per-resource dispatch.
             self.score_each(nodes, scores, |node| {
                 let (rc, cc) = requested_and_allocatable(pod, node, Scored::Cpu);

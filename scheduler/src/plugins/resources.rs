@@ -320,7 +320,7 @@ impl NodeResourcesFit {
                 let (rc, cc) = requested_and_allocatable(pod, node, Scored::Cpu);
                 let (rm, cm) = requested_and_allocatable(pod, node, Scored::Memory);
                 *slot = if cc > 0 && cm > 0 {
-                    (least_requested(rc, cc) + least_requested(rm, cm)) / 2
+                    i64::midpoint(least_requested(rc, cc), least_requested(rm, cm))
                 } else {
                     weighted([(rc, cc, 1), (rm, cm, 1)], least_requested, false)
                 };

@@ -4,6 +4,10 @@
 //! never rebuilt from the store per pod.
 
 use std::collections::{BTreeMap, HashMap};
+
+/// The snapshot's maps, hashed with foldhash: keys are short names looked up for every
+/// placed pod, where SipHash cost more than the rest of the lookup.
+type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 use std::sync::Arc;
 
 use keel_core::api::{
@@ -17,21 +21,21 @@ use super::pod_info::PodInfo;
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     nodes: Vec<NodeInfo>,
-    by_name: HashMap<Arc<str>, usize>,
+    by_name: Map<Arc<str>, usize>,
     /// Namespace → name → node of each placed pod.
-    placed: HashMap<String, HashMap<String, Arc<str>>>,
+    placed: Map<String, Map<String, Arc<str>>>,
     /// How many nodes have each image.
-    image_nodes: HashMap<String, usize>,
-    namespaces: HashMap<String, BTreeMap<String, String>>,
-    claims: HashMap<(String, String), Arc<PersistentVolumeClaim>>,
-    volumes: HashMap<String, Arc<PersistentVolume>>,
-    classes: HashMap<String, Arc<StorageClass>>,
+    image_nodes: Map<String, usize>,
+    namespaces: Map<String, BTreeMap<String, String>>,
+    claims: Map<(String, String), Arc<PersistentVolumeClaim>>,
+    volumes: Map<String, Arc<PersistentVolume>>,
+    classes: Map<String, Arc<StorageClass>>,
     budgets: Vec<Arc<PodDisruptionBudget>>,
     /// Services' (non-empty) selectors, by namespace and name.
-    services: HashMap<String, HashMap<String, BTreeMap<String, String>>>,
+    services: Map<String, Map<String, BTreeMap<String, String>>>,
     /// Pod controllers' selectors by `(kind, namespace, name)` (`ReplicaSet`,
     /// `StatefulSet`).
-    controllers: HashMap<(String, String, String), keel_core::labels::Selector>,
+    controllers: Map<(String, String, String), keel_core::labels::Selector>,
     /// Nodes that hold at least one pod with pod (anti-)affinity terms.
     affinity_pods: usize,
     /// Nodes marked unschedulable (cordoned).
@@ -79,7 +83,7 @@ fn pod_key(pod: &Pod) -> (&str, &str) {
 /// Placed pods by label key, then value: looked up by borrowed strings, so placing a
 /// pod allocates only for a label pair not seen before.
 #[derive(Clone, Debug, Default)]
-struct LabelIndex(HashMap<String, HashMap<String, Vec<Placed>>>);
+struct LabelIndex(Map<String, Map<String, Vec<Placed>>>);
 
 impl LabelIndex {
     fn get(&self, key: &str, value: &str) -> Option<&Vec<Placed>> {

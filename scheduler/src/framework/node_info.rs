@@ -20,8 +20,10 @@ pub struct ImageState {
 /// A node and the pods on it (bound or assumed).
 ///
 /// Laid out (`repr(C)`, cache-line aligned) so that what every Filter and Score of
-/// every cycle reads — the flags, allocatable and requested amounts, the pod count —
-/// sits in the first cache lines; the rest follows.
+/// every cycle reads sits in the first cache lines: the flags and what the default
+/// scorers read (non-zero requests, allocatable CPU and memory) in the first, what a
+/// fit check reads (pod count, allocatable and requested amounts) in the first two;
+/// the rest follows.
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub struct NodeInfo {
@@ -33,12 +35,12 @@ pub struct NodeInfo {
     pub non_zero_cpu: i64,
     /// See `non_zero_cpu`.
     pub non_zero_memory: i64,
+    /// Every pod on the node (here, so that a fit check reads two cache lines).
+    pub pods: Vec<Arc<PodInfo>>,
     /// What the node offers (`status.allocatable`).
     pub allocatable: Resources,
     /// The sum of the pods' requests.
     pub requested: Resources,
-    /// Every pod on the node.
-    pub pods: Vec<Arc<PodInfo>>,
     node: Arc<Node>,
     /// The pods with any pod (anti-)affinity term.
     pub pods_with_affinity: Vec<Arc<PodInfo>>,
@@ -150,5 +152,45 @@ impl NodeInfo {
         }
         self.generation += 1;
         Some(pod)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::offset_of;
+
+    use super::{NodeInfo, Resources};
+
+    /// The end of a field of `NodeInfo`, in bytes from its start.
+    fn end(offset: usize, size: usize) -> usize {
+        offset + size
+    }
+
+    #[test]
+    fn what_every_cycle_reads_sits_in_the_first_cache_lines() {
+        let i64s = size_of::<i64>();
+        let alloc = offset_of!(NodeInfo, allocatable);
+        let req = offset_of!(NodeInfo, requested);
+        // Scoring (LeastAllocated, BalancedAllocation): the first line.
+        for e in [
+            end(offset_of!(NodeInfo, non_zero_cpu), i64s),
+            end(offset_of!(NodeInfo, non_zero_memory), i64s),
+            end(alloc + offset_of!(Resources, milli_cpu), i64s),
+            end(alloc + offset_of!(Resources, memory), i64s),
+        ] {
+            assert!(e <= 64, "a scored amount ends at byte {e}");
+        }
+        // The fit check: the first two lines.
+        for e in [
+            end(offset_of!(NodeInfo, pods), size_of::<Vec<()>>()),
+            end(alloc + offset_of!(Resources, pods), i64s),
+            end(alloc + offset_of!(Resources, ephemeral_storage), i64s),
+            end(req + offset_of!(Resources, milli_cpu), i64s),
+            end(req + offset_of!(Resources, memory), i64s),
+            end(req + offset_of!(Resources, ephemeral_storage), i64s),
+        ] {
+            assert!(e <= 128, "a fit amount ends at byte {e}");
+        }
+        assert!(offset_of!(NodeInfo, unschedulable) < 64 && offset_of!(NodeInfo, has_taints) < 64);
     }
 }

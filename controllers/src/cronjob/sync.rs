@@ -317,7 +317,7 @@ pub(super) async fn sync(
             changed = true;
         }
     }
-    let job = match job_api.create(&job_for(cj, &scheduled)).await {
+    let job = match job_api.create_owned(job_for(cj, &scheduled)).await {
         Ok(job) => {
             let msg = format!("Created job {}", job.metadata.name_str());
             let _ = ctx.recorder.normal(cj, "SuccessfulCreate", &msg).await;

@@ -38,7 +38,7 @@ pub(super) async fn sync_nodes(
         placement::pin_to_node(&mut pod.spec, &create[i]);
         let api = &api;
         async move {
-            match api.create(&pod).await {
+            match api.create_owned(pod).await {
                 Ok(p) => {
                     let msg = format!("Created pod: {}", p.metadata.name_str());
                     let _ = ctx.recorder.normal(&**ds, "SuccessfulCreate", &msg).await;

@@ -278,7 +278,7 @@ async fn reconcile(svc: Arc<Service>, ctx: Arc<Ctx>) -> Result<Action, Error> {
             next.endpoints = content.endpoints;
             api.replace(old.metadata.name_str(), &next).await?
         } else {
-            api.create(&new_slice(&svc, labels.clone(), content))
+            api.create_owned(new_slice(&svc, labels.clone(), content))
                 .await?
         };
         ctx.wrote(&key, &written, false);

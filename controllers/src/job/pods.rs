@@ -132,7 +132,7 @@ pub(super) async fn create(
         let pod = pod_for(job, indexes[i]);
         let api = &api;
         async move {
-            match api.create(&pod).await {
+            match api.create_owned(pod).await {
                 Ok(p) => {
                     let msg = format!("Created pod: {}", p.metadata.name_str());
                     let _ = ctx.recorder.normal(job, "SuccessfulCreate", &msg).await;

@@ -255,7 +255,7 @@ impl Recorder {
                 reporting_component: self.source.component.clone(),
                 ..Event::default()
             };
-            match api.create(&event).await {
+            match api.create_owned(event).await {
                 Ok(_) => {
                     self.remember(key, namespace, name, 1, now);
                     return Ok(());

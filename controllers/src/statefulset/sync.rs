@@ -274,7 +274,7 @@ impl Sync<'_> {
         let result = match self.create_claims(&pod, ordinal).await {
             Ok(()) => {
                 self.ctx.expectations.expect_creations(self.key, 1);
-                let created = self.pods.create(&pod).await;
+                let created = self.pods.create_owned(pod).await;
                 if created.is_err() {
                     self.ctx.expectations.creation_observed(self.key);
                 }

@@ -132,6 +132,22 @@ impl PreFilter for NodeResourcesFit {
 pub fn fits(pod: &PodInfo, node: &NodeInfo) -> bool {
     let (alloc, used, req) = (&node.allocatable, &node.requested, &pod.requests);
     let ok = |want: i64, have: i64, in_use: i64| want <= 0 || want <= have - in_use;
+    fits_basic(pod, node)
+        && req.scalar.iter().all(|(name, want)| {
+            ok(
+                *want,
+                alloc.scalar.get(name).copied().unwrap_or(0),
+                used.scalar.get(name).copied().unwrap_or(0),
+            )
+        })
+}
+
+/// [`fits`] on the pod count, CPU, memory and ephemeral storage (not the extended
+/// resources).
+#[inline]
+fn fits_basic(pod: &PodInfo, node: &NodeInfo) -> bool {
+    let (alloc, used, req) = (&node.allocatable, &node.requested, &pod.requests);
+    let ok = |want: i64, have: i64, in_use: i64| want <= 0 || want <= have - in_use;
     i64::try_from(node.pods.len()).unwrap_or(i64::MAX) < alloc.pods
         && ok(req.milli_cpu, alloc.milli_cpu, used.milli_cpu)
         && ok(req.memory, alloc.memory, used.memory)
@@ -140,13 +156,6 @@ pub fn fits(pod: &PodInfo, node: &NodeInfo) -> bool {
             alloc.ephemeral_storage,
             used.ephemeral_storage,
         )
-        && req.scalar.iter().all(|(name, want)| {
-            ok(
-                *want,
-                alloc.scalar.get(name).copied().unwrap_or(0),
-                used.scalar.get(name).copied().unwrap_or(0),
-            )
-        })
 }
 
 impl Filter for NodeResourcesFit {
@@ -165,12 +174,24 @@ impl Filter for NodeResourcesFit {
         nodes: &mut Vec<&'n NodeInfo>,
         rejected: &mut Vec<(&'n NodeInfo, Status)>,
     ) {
-        filter_each(state, pod, nodes, rejected, |_, pod, n| {
-            if fits(pod, n) {
-                Status::success()
-            } else {
-                unfit_status(pod, n)
+        if !pod.requests.scalar.is_empty() {
+            filter_each(state, pod, nodes, rejected, |_, pod, n| {
+                if fits(pod, n) {
+                    Status::success()
+                } else {
+                    unfit_status(pod, n)
+                }
+            });
+            return;
+        }
+        // The common pod (CPU, memory, storage only): a status is built only for the
+        // nodes it does not fit.
+        nodes.retain(|n| {
+            let ok = fits_basic(pod, n);
+            if !ok {
+                rejected.push((n, unfit_status(pod, n)));
             }
+            ok
         });
     }
 }

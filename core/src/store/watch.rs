@@ -157,12 +157,11 @@ struct Bookmarks {
 impl Bookmarks {
     /// Whether the silence has lasted the interval (starting it when it was stale).
     fn due(&mut self, cx: &mut Context<'_>) -> bool {
-        let deadline = Instant::now() + BOOKMARK_INTERVAL;
         let timer = self
             .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(BOOKMARK_INTERVAL)));
         if std::mem::take(&mut self.stale) {
-            timer.as_mut().reset(deadline);
+            timer.as_mut().reset(Instant::now() + BOOKMARK_INTERVAL);
         }
         if timer.as_mut().poll(cx).is_pending() {
             return false;
@@ -246,17 +245,19 @@ mod tests {
         }
     }
 
-    fn parts(capacity: usize) -> (Arc<WatchQueue>, EventStream) {
+    /// A queue of `capacity`, its stream (oldest version 7), and a waker counting its
+    /// wake-ups.
+    fn parts(capacity: usize) -> (Arc<WatchQueue>, EventStream, Arc<Count>, Waker) {
         let queue = Arc::new(WatchQueue::new(Filter::default(), 0, capacity));
         let s = stream(queue.clone(), None, Arc::new(|| 7));
-        (queue, s)
+        let count = Arc::new(Count::default());
+        let waker = Waker::from(count.clone());
+        (queue, s, count, waker)
     }
 
     #[test]
     fn a_waiting_stream_is_woken_once_by_the_next_event_and_then_drains() {
-        let (queue, mut s) = parts(10);
-        let count = Arc::new(Count::default());
-        let waker = Waker::from(count.clone());
+        let (queue, mut s, count, waker) = parts(10);
         let mut cx = Context::from_waker(&waker);
         assert!(s.as_mut().poll_next(&mut cx).is_pending());
         queue.push(event("a"), 1);
@@ -279,9 +280,7 @@ mod tests {
 
     #[test]
     fn overflow_wakes_the_stream_with_expiry_then_ends_it() {
-        let (queue, mut s) = parts(2);
-        let count = Arc::new(Count::default());
-        let waker = Waker::from(count.clone());
+        let (queue, mut s, count, waker) = parts(2);
         let mut cx = Context::from_waker(&waker);
         assert!(s.as_mut().poll_next(&mut cx).is_pending());
         queue.push(event("a"), 1);

@@ -131,10 +131,9 @@ impl PreFilter for NodeResourcesFit {
 #[inline]
 pub fn fits(pod: &PodInfo, node: &NodeInfo) -> bool {
     let (alloc, used, req) = (&node.allocatable, &node.requested, &pod.requests);
-    let ok = |want: i64, have: i64, in_use: i64| want <= 0 || want <= have - in_use;
     fits_basic(pod, node)
         && req.scalar.iter().all(|(name, want)| {
-            ok(
+            has_room(
                 *want,
                 alloc.scalar.get(name).copied().unwrap_or(0),
                 used.scalar.get(name).copied().unwrap_or(0),
@@ -147,15 +146,20 @@ pub fn fits(pod: &PodInfo, node: &NodeInfo) -> bool {
 #[inline]
 fn fits_basic(pod: &PodInfo, node: &NodeInfo) -> bool {
     let (alloc, used, req) = (&node.allocatable, &node.requested, &pod.requests);
-    let ok = |want: i64, have: i64, in_use: i64| want <= 0 || want <= have - in_use;
     i64::try_from(node.pods.len()).unwrap_or(i64::MAX) < alloc.pods
-        && ok(req.milli_cpu, alloc.milli_cpu, used.milli_cpu)
-        && ok(req.memory, alloc.memory, used.memory)
-        && ok(
+        && has_room(req.milli_cpu, alloc.milli_cpu, used.milli_cpu)
+        && has_room(req.memory, alloc.memory, used.memory)
+        && has_room(
             req.ephemeral_storage,
             alloc.ephemeral_storage,
             used.ephemeral_storage,
         )
+}
+
+/// Whether `want` (nothing when ≤ 0) fits in `have` with `in_use` taken.
+#[inline]
+fn has_room(want: i64, have: i64, in_use: i64) -> bool {
+    want <= 0 || want <= have - in_use
 }
 
 impl Filter for NodeResourcesFit {

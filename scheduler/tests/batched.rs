@@ -1,7 +1,9 @@
 //! The batched extension points give the per-node answers: `Filter::filter_nodes` and
 //! `Score::score_nodes` of the built-in plugins equal their per-node `filter` and
 //! `score`, and filtering in rounds examines exactly the nodes filtering node by node
-//! would (same feasible nodes, same count examined, same rotation of the start).
+//! would (same feasible nodes, same count examined, same rotation of the start). A
+//! fused scorer (`Score::fuse`) adds what its two plugins add, and a profile whose
+//! scorers fuse places pods where the same profile without fusion does.
 
 mod common;
 
@@ -12,6 +14,7 @@ use keel_core::api::{Node, Pod};
 use keel_scheduler::framework::{
     CycleState, Filter, Framework, NodeInfo, PodInfo, Score, Snapshot, num_feasible_nodes_to_find,
 };
+use keel_scheduler::plugins::PodTopologySpread;
 use keel_scheduler::plugins::{
     BalancedAllocation, NodeResourcesFit, NodeUnschedulable, ResourceWeight, ScoringStrategy,
     TaintToleration, default_profile, insufficient,
@@ -240,4 +243,117 @@ proptest! {
             start = (start + examined) % all;
         }
     }
+
+    #[test]
+    fn fused_scores_add_what_the_two_plugins_add(
+        nodes in proptest::collection::vec(node_spec(), 1..12),
+        placed in proptest::collection::vec(pod_spec(), 0..24),
+        pod in pod_spec(),
+        cpu_weight in 1_i64..4,
+        memory_weight in 1_i64..4,
+        fit_weight in 0_i64..4,
+        balanced_weight in 0_i64..4,
+    ) {
+        let s = snapshot(&nodes, &placed);
+        let info = PodInfo::new(Arc::new(build_pod(0, pod)));
+        let state = CycleState::new();
+        let all: Vec<&NodeInfo> = s.nodes().iter().collect();
+        let fit = NodeResourcesFit {
+            strategy: ScoringStrategy::LeastAllocated(vec![
+                ResourceWeight::new("cpu", cpu_weight),
+                ResourceWeight::new("memory", memory_weight),
+            ]),
+        };
+        let balanced = BalancedAllocation::default();
+        let fused = fit.fuse(fit_weight, &balanced, balanced_weight);
+        let fused = fused.expect("LeastAllocated over CPU and memory fuses with BalancedAllocation");
+        let mut totals = vec![7; all.len()];
+        fused.score_into(&state, &info, &all, &mut totals).unwrap();
+        let (mut a, mut b) = (vec![0; all.len()], vec![0; all.len()]);
+        fit.score_nodes(&state, &info, &all, &mut a).unwrap();
+        balanced.score_nodes(&state, &info, &all, &mut b).unwrap();
+        let expected: Vec<i64> = a.iter().zip(&b).map(|(a, b)| 7 + a * fit_weight + b * balanced_weight).collect();
+        prop_assert_eq!(totals, expected);
+    }
+
+    #[test]
+    fn fusion_does_not_change_placements(
+        nodes in proptest::collection::vec(node_spec(), 1..12),
+        placed in proptest::collection::vec(pod_spec(), 0..12),
+        pods in proptest::collection::vec(pod_spec(), 1..12),
+        seed in any::<u64>(),
+    ) {
+        // The default profile fuses NodeResourcesFit with BalancedAllocation; moving
+        // BalancedAllocation to the end keeps the sum and prevents the fusion.
+        let fused = Framework::with_seed(default_profile(), seed);
+        let mut apart = default_profile();
+        let i = apart.score.iter().position(|(p, _)| p.name() == "NodeResourcesBalancedAllocation").unwrap();
+        let moved = apart.score.remove(i);
+        apart.score.push(moved);
+        let apart = Framework::with_seed(apart, seed);
+        let (mut s1, mut s2) = (snapshot(&nodes, &placed), snapshot(&nodes, &placed));
+        for (i, p) in pods.iter().enumerate() {
+            let info = Arc::new(PodInfo::new(Arc::new(build_pod(i, *p))));
+            let r1 = fused.schedule_pod(&mut CycleState::new(), &info, &s1);
+            let r2 = apart.schedule_pod(&mut CycleState::new(), &info, &s2);
+            match (r1, r2) {
+                (Ok(r1), Ok(r2)) => {
+                    prop_assert_eq!(&r1, &r2);
+                    s1.assume(info.clone(), &r1.suggested_host);
+                    s2.assume(info, &r2.suggested_host);
+                }
+                (Err(e1), Err(e2)) => prop_assert_eq!(e1.to_string(), e2.to_string()),
+                (r1, r2) => prop_assert!(false, "{r1:?} vs {r2:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn only_matching_scorers_fuse() {
+    let least = NodeResourcesFit::default();
+    let balanced = BalancedAllocation::default();
+    assert!(
+        least.fuse(1, &balanced, 1).is_some(),
+        "the default pair fuses"
+    );
+    assert!(
+        balanced.fuse(1, &least, 1).is_none(),
+        "not in the other order"
+    );
+    let most = NodeResourcesFit {
+        strategy: ScoringStrategy::MostAllocated(vec![
+            ResourceWeight::new("cpu", 1),
+            ResourceWeight::new("memory", 1),
+        ]),
+    };
+    assert!(
+        most.fuse(1, &balanced, 1).is_none(),
+        "MostAllocated does not"
+    );
+    let gpu = BalancedAllocation {
+        resources: vec![
+            ResourceWeight::new("cpu", 1),
+            ResourceWeight::new("memory", 1),
+            ResourceWeight::new("example.com/gpu", 1),
+        ],
+    };
+    assert!(
+        least.fuse(1, &gpu, 1).is_none(),
+        "nor balancing other resources"
+    );
+    let zero = NodeResourcesFit {
+        strategy: ScoringStrategy::LeastAllocated(vec![
+            ResourceWeight::new("cpu", 0),
+            ResourceWeight::new("memory", 1),
+        ]),
+    };
+    assert!(
+        zero.fuse(1, &balanced, 1).is_none(),
+        "nor a zero resource weight"
+    );
+    assert!(
+        least.fuse(1, &PodTopologySpread::default(), 1).is_none(),
+        "nor another plugin"
+    );
 }

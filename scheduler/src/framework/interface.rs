@@ -19,8 +19,9 @@ pub const MAX_NODE_SCORE: i64 = 100;
 /// The lowest score.
 pub const MIN_NODE_SCORE: i64 = 0;
 
-/// Every plugin has a name, used in statuses, events and configuration.
-pub trait Plugin: Send + Sync + 'static {
+/// Every plugin has a name, used in statuses, events and configuration. Plugins are
+/// [`Any`](std::any::Any), so a plugin may recognise another (see [`Score::fuse`]).
+pub trait Plugin: std::any::Any + Send + Sync {
     /// The plugin's name, e.g. `NodeResourcesFit`.
     fn name(&self) -> &'static str;
 }
@@ -214,6 +215,32 @@ pub trait Score: Plugin {
         let _ = (state, pod, scores);
         Status::success()
     }
+
+    /// A scorer doing this plugin's scoring (weighted by `weight`) and `next`'s
+    /// (weighted by `next_weight`) in one pass over the nodes — for plugins that read
+    /// the same node data and can share the work. The framework asks once, when it is
+    /// built, for each pair of neighbouring Score plugins of the profile, and uses the
+    /// fused scorer in every cycle where neither plugin's PreScore skipped. What it adds
+    /// to the totals must equal what the two plugins' [`score_nodes`](Self::score_nodes),
+    /// [`normalize`](Self::normalize) and weights add. `next` can be recognised by
+    /// downcasting (`let any: &dyn Any = next;`). The default fuses nothing.
+    fn fuse(&self, weight: i64, next: &dyn Score, next_weight: i64) -> Option<Box<dyn FusedScore>> {
+        let _ = (weight, next, next_weight);
+        None
+    }
+}
+
+/// Two (or more) Score plugins' scoring in one pass: see [`Score::fuse`].
+pub trait FusedScore: Send + Sync {
+    /// Adds the plugins' weighted, normalised scores of `nodes` to `totals` (same length
+    /// and order).
+    fn score_into(
+        &self,
+        state: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        totals: &mut [i64],
+    ) -> Result<(), Status>;
 }
 
 /// [`Score::score`] of one node through the plugin's [`Score::score_nodes`] — for

@@ -8,13 +8,14 @@ mod pod_info;
 mod profile;
 mod result;
 mod runtime;
+mod skips;
 mod snapshot;
 mod status;
 mod waiting;
 
 pub use cycle_state::{CycleState, StateData};
 pub use interface::{
-    Bind, Filter, MAX_NODE_SCORE, MIN_NODE_SCORE, Permit, Plugin, PostBind, PostFilter,
+    Bind, Filter, FusedScore, MAX_NODE_SCORE, MIN_NODE_SCORE, Permit, Plugin, PostBind, PostFilter,
     PostFilterResult, PreBind, PreEnqueue, PreFilter, PreFilterExtensions, PreFilterResult,
     PreScore, QueueSort, QueuedPodInfo, Reserve, Score, filter_each, score_one,
 };

@@ -10,11 +10,12 @@ use std::time::Duration;
 use keel_core::api::Pod;
 
 use super::cycle_state::CycleState;
-use super::interface::{PostFilterResult, PreFilterResult};
+use super::interface::{FusedScore, PostFilterResult, PreFilterResult};
 use super::node_info::NodeInfo;
 use super::pod_info::PodInfo;
 use super::profile::Profile;
 use super::result::{Diagnosis, FitError, ScheduleResult};
+use super::skips::Skips;
 use super::snapshot::Snapshot;
 use super::status::{Code, Status};
 
@@ -43,6 +44,14 @@ pub fn num_feasible_nodes_to_find(percentage: Option<u32>, all: usize) -> usize 
 /// The runtime of one [`Profile`].
 pub struct Framework {
     profile: Profile,
+    /// Per Score plugin, its scoring fused with the next plugin's ([`Score::fuse`]).
+    ///
+    /// [`Score::fuse`]: super::interface::Score::fuse
+    fused: Vec<Option<Box<dyn FusedScore>>>,
+    /// Per Filter plugin, the PreFilter plugin of the same name (whose Skip skips it).
+    filter_pre: Vec<Option<usize>>,
+    /// Per Score plugin, the PreScore plugin of the same name (whose Skip skips it).
+    score_pre: Vec<Option<usize>>,
     waiting: super::WaitingPods,
     next_start: AtomicUsize,
     rng: AtomicU64,
@@ -81,8 +90,24 @@ impl Framework {
     /// Runs `profile`; `seed` decides ties between equally scored nodes (same seed and
     /// same inputs → same placements).
     pub fn with_seed(profile: Profile, seed: u64) -> Framework {
+        let fused = (0..profile.score.len())
+            .map(|i| {
+                let ((p, weight), (next, next_weight)) =
+                    (&profile.score[i], profile.score.get(i + 1)?);
+                p.fuse(*weight, &**next, *next_weight)
+            })
+            .collect();
+        let filter_pre = (profile.filter.iter())
+            .map(|f| (profile.pre_filter.iter()).position(|p| p.name() == f.name()))
+            .collect();
+        let score_pre = (profile.score.iter())
+            .map(|(s, _)| (profile.pre_score.iter()).position(|p| p.name() == s.name()))
+            .collect();
         Framework {
             profile,
+            fused,
+            filter_pre,
+            score_pre,
             waiting: super::WaitingPods::default(),
             next_start: AtomicUsize::new(0),
             rng: AtomicU64::new(seed),
@@ -131,7 +156,8 @@ impl Framework {
             return Err(fail(Diagnosis::default(), None));
         }
         let mut diagnosis = Diagnosis::default();
-        let allowed = match self.run_pre_filter(state, pod, snapshot) {
+        let mut skips = Skips::default();
+        let allowed = match self.pre_filter(state, pod, snapshot, &mut skips) {
             Ok(result) => result.node_names,
             Err(status) => {
                 if status.code() == Code::Error {
@@ -149,7 +175,14 @@ impl Framework {
                 return Err(fail(diagnosis, None));
             }
         };
-        let feasible = self.find_feasible(state, pod, snapshot, allowed.as_ref(), &mut diagnosis);
+        let feasible = self.find_feasible(
+            state,
+            pod,
+            snapshot,
+            allowed.as_ref(),
+            skips,
+            &mut diagnosis,
+        );
         let feasible = match feasible {
             Ok(f) => f,
             Err(e) => return Err(fail(diagnosis, Some(e))),
@@ -184,11 +217,24 @@ impl Framework {
         pod: &PodInfo,
         snapshot: &Snapshot,
     ) -> Result<PreFilterResult, Status> {
+        self.pre_filter(state, pod, snapshot, &mut Skips::default())
+    }
+
+    /// [`run_pre_filter`](Self::run_pre_filter), marking the plugins that skip in
+    /// `skips` too.
+    fn pre_filter(
+        &self,
+        state: &mut CycleState,
+        pod: &PodInfo,
+        snapshot: &Snapshot,
+        skips: &mut Skips,
+    ) -> Result<PreFilterResult, Status> {
         let mut merged = PreFilterResult::default();
-        for p in &self.profile.pre_filter {
+        for (i, p) in self.profile.pre_filter.iter().enumerate() {
             let (result, status) = p.pre_filter(state, pod, snapshot);
             if status.is_skip() {
                 state.skip_filter(p.name());
+                skips.mark(i);
                 continue;
             }
             if !status.is_success() {
@@ -237,6 +283,7 @@ impl Framework {
         pod: &PodInfo,
         snapshot: &'s Snapshot,
         allowed: Option<&std::collections::BTreeSet<String>>,
+        skips: Skips,
         diagnosis: &mut Diagnosis,
     ) -> Result<Vec<&'s NodeInfo>, String> {
         let nodes = snapshot.nodes();
@@ -252,11 +299,10 @@ impl Framework {
         let mut rejected: Vec<(&NodeInfo, Status)> = Vec::new();
         let start = self.next_start.load(Ordering::Relaxed) % all;
         // The filters that run this cycle, decided once rather than per node.
-        let active: Vec<&Arc<dyn super::interface::Filter>> = self
-            .profile
-            .filter
-            .iter()
-            .filter(|p| !state.skips_filter(p.name()))
+        let active: Vec<&Arc<dyn super::interface::Filter>> = (self.profile.filter.iter())
+            .zip(&self.filter_pre)
+            .filter(|&(p, &pre)| !skips.skipped(pre, state, |s| s.skips_filter(p.name())))
+            .map(|(p, _)| p)
             .collect();
         let mut examined = 0;
         while examined < all && feasible.len() < want {
@@ -328,20 +374,40 @@ impl Framework {
         snapshot: &Snapshot,
         nodes: &[&NodeInfo],
     ) -> Result<Vec<i64>, String> {
-        for p in &self.profile.pre_score {
+        let mut skips = Skips::default();
+        for (i, p) in self.profile.pre_score.iter().enumerate() {
             let status = p.pre_score(state, pod, snapshot, nodes);
             if status.is_skip() {
                 state.skip_score(p.name());
+                skips.mark(i);
             } else if !status.is_success() {
                 return Err(format!("{}: {status}", p.name()));
             }
         }
+        let plugins = &self.profile.score;
+        let runs = |i: usize| {
+            let name = plugins[i].0.name();
+            !skips.skipped(self.score_pre[i], state, |s| s.skips_score(name))
+        };
         let mut totals = vec![0_i64; nodes.len()];
-        let mut scores = vec![0_i64; nodes.len()];
-        for (p, weight) in &self.profile.score {
-            if state.skips_score(p.name()) {
+        let mut scores = Vec::new();
+        let mut i = 0;
+        while i < plugins.len() {
+            let (p, weight) = &plugins[i];
+            if !runs(i) {
+                i += 1;
                 continue;
             }
+            if let Some(fused) = &self.fused[i]
+                && runs(i + 1)
+            {
+                fused
+                    .score_into(state, pod, nodes, &mut totals)
+                    .map_err(|s| format!("{}: {s}", s.plugin().unwrap_or(p.name())))?;
+                i += 2;
+                continue;
+            }
+            scores.resize(nodes.len(), 0);
             p.score_nodes(state, pod, nodes, &mut scores)
                 .map_err(|s| format!("{}: {s}", p.name()))?;
             let status = p.normalize(state, pod, &mut scores);
@@ -351,6 +417,7 @@ impl Framework {
             for (t, s) in totals.iter_mut().zip(&scores) {
                 *t += s * weight;
             }
+            i += 1;
         }
         Ok(totals)
     }
@@ -359,21 +426,22 @@ impl Framework {
     /// seeded generator (kube-scheduler's `selectHost` samples the same distribution
     /// with a reservoir; one draw per cycle here instead of one per tie).
     fn select_host(&self, totals: &[i64]) -> usize {
-        let Some(&max) = totals.iter().max() else {
-            return 0;
-        };
-        let ties = totals.iter().filter(|&&t| t == max).count();
-        let pick = if ties > 1 {
-            usize::try_from(splitmix(&self.rng) % ties as u64).unwrap_or(0)
-        } else {
-            0
-        };
-        totals
-            .iter()
-            .enumerate()
+        let (mut best, mut max, mut ties) = (0, i64::MIN, 0_usize);
+        for (i, &t) in totals.iter().enumerate() {
+            if t > max {
+                (best, max, ties) = (i, t, 1);
+            } else if t == max {
+                ties += 1;
+            }
+        }
+        if ties <= 1 {
+            return best;
+        }
+        let pick = usize::try_from(splitmix(&self.rng) % ties as u64).unwrap_or(0);
+        (totals[best..].iter().enumerate())
             .filter(|&(_, &t)| t == max)
             .nth(pick)
-            .map_or(0, |(i, _)| i)
+            .map_or(best, |(i, _)| best + i)
     }
 
     /// Runs PostFilter plugins until one nominates a node.

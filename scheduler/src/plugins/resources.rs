@@ -3,8 +3,8 @@
 //! NodeResourcesBalancedAllocation (prefer nodes whose CPU and memory use stay even).
 
 use crate::framework::{
-    CycleState, Filter, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreFilter, PreFilterResult,
-    Score, Snapshot, Status, filter_each, score_one,
+    CycleState, Filter, FusedScore, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreFilter,
+    PreFilterResult, Score, Snapshot, Status, filter_each, score_one,
 };
 
 /// A resource scored, with its weight.
@@ -318,9 +318,18 @@ fn weighted(
     match (weights, round) {
         (0, _) => 0,
         (w, true) => (total + w / 2) / w,
-        // The default weights (1 + 1): a shift, not a division, per node.
-        (w, false) if w > 0 && total >= 0 && w.count_ones() == 1 => total >> w.trailing_zeros(),
-        (w, false) => total / w,
+        (w, false) => average(total, w),
+    }
+}
+
+/// `total / weights` truncated, by a shift when the weights sum to a power of two
+/// (the default 1 + 1) rather than a division per node.
+#[inline]
+fn average(total: i64, weights: i64) -> i64 {
+    if weights > 0 && total >= 0 && weights.count_ones() == 1 {
+        total >> weights.trailing_zeros()
+    } else {
+        total / weights
     }
 }
 
@@ -342,13 +351,8 @@ impl NodeResourcesFit {
         {
             // The default: both resources weighted 1, least allocated.
             for (slot, node) in scores.iter_mut().zip(nodes) {
-                let (rc, cc) = requested_and_allocatable(pod, node, Scored::Cpu);
-                let (rm, cm) = requested_and_allocatable(pod, node, Scored::Memory);
-                *slot = if cc > 0 && cm > 0 {
-                    i64::midpoint(least_requested(rc, cc), least_requested(rm, cm))
-                } else {
-                    weighted([(rc, cc, 1), (rm, cm, 1)], least_requested, false)
-                };
+                let (req, cap) = cpu_and_memory(pod, node);
+                *slot = least_allocated(req, cap, [1, 1]);
             }
         } else if let [(Scored::Cpu, wc), (Scored::Memory, wm)] = resources[..] {
             // The default pair: a fixed pair of amounts, no per-resource dispatch.
@@ -412,6 +416,29 @@ impl Score for NodeResourcesFit {
         self.score_all(pod, nodes, scores);
         Ok(())
     }
+
+    /// LeastAllocated over CPU and memory (weights ≥ 1) followed by
+    /// BalancedAllocation over CPU and memory — the default profile — fuse.
+    fn fuse(&self, weight: i64, next: &dyn Score, next_weight: i64) -> Option<Box<dyn FusedScore>> {
+        let next: &dyn std::any::Any = next;
+        let balanced = next.downcast_ref::<BalancedAllocation>()?;
+        let ScoringStrategy::LeastAllocated(resources) = &self.strategy else {
+            return None;
+        };
+        let [(Scored::Cpu, cpu), (Scored::Memory, memory)] = resolve(resources)[..] else {
+            return None;
+        };
+        let [(Scored::Cpu, _), (Scored::Memory, _)] = resolve(&balanced.resources)[..] else {
+            return None;
+        };
+        (cpu >= 1 && memory >= 1).then(|| {
+            Box::new(LeastAllocatedBalanced {
+                resource_weights: [cpu, memory],
+                fit_weight: weight,
+                balanced_weight: next_weight,
+            }) as Box<dyn FusedScore>
+        })
+    }
 }
 
 /// The NodeResourcesBalancedAllocation plugin: `(1 − std-dev of the utilisation
@@ -465,16 +492,83 @@ fn balanced(amounts: impl IntoIterator<Item = (i64, i64)>) -> i64 {
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
 }
 
-/// [`balanced`] of two resources the node has (both capacities non-zero), written
-/// lane-wise so that both fractions come from one packed division.
-#[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+/// `requested / capacity` of two resources, in one packed division.
+#[allow(clippy::cast_precision_loss)]
 #[inline]
-fn balanced_pair(requested: [i64; 2], capacity: [i64; 2]) -> i64 {
+fn fractions(requested: [i64; 2], capacity: [i64; 2]) -> [f64; 2] {
     let num = [requested[0] as f64, requested[1] as f64];
     let den = [capacity[0] as f64, capacity[1] as f64];
-    let f = [(num[0] / den[0]).min(1.0), (num[1] / den[1]).min(1.0)];
+    [num[0] / den[0], num[1] / den[1]]
+}
+
+/// [`balanced`] of two resources from their use fractions (the node has both).
+#[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+#[inline]
+fn balanced_fractions(fractions: [f64; 2]) -> i64 {
+    let f = [fractions[0].min(1.0), fractions[1].min(1.0)];
     let std = (f[0] - f[1]).abs() / 2.0;
     ((1.0 - std) * MAX_NODE_SCORE as f64) as i64
+}
+
+/// CPU and memory `(requested with the pod, allocatable)` of `node`, as pairs.
+#[inline]
+fn cpu_and_memory(pod: &PodInfo, node: &NodeInfo) -> ([i64; 2], [i64; 2]) {
+    let (rc, cc) = requested_and_allocatable(pod, node, Scored::Cpu);
+    let (rm, cm) = requested_and_allocatable(pod, node, Scored::Memory);
+    ([rc, rm], [cc, cm])
+}
+
+/// LeastAllocated over CPU and memory with `weights` (each at least 1).
+#[inline]
+fn least_allocated(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> i64 {
+    if cap[0] > 0 && cap[1] > 0 {
+        let total = least_requested(req[0], cap[0]) * weights[0]
+            + least_requested(req[1], cap[1]) * weights[1];
+        average(total, weights[0] + weights[1])
+    } else {
+        let amounts = [(req[0], cap[0], weights[0]), (req[1], cap[1], weights[1])];
+        weighted(amounts, least_requested, false)
+    }
+}
+
+/// BalancedAllocation over CPU and memory.
+#[inline]
+fn balanced_cpu_memory(req: [i64; 2], cap: [i64; 2]) -> i64 {
+    if cap[0] == 0 || cap[1] == 0 {
+        balanced([(req[0], cap[0]), (req[1], cap[1])])
+    } else {
+        balanced_fractions(fractions(req, cap))
+    }
+}
+
+/// NodeResourcesFit's LeastAllocated over CPU and memory and BalancedAllocation over
+/// CPU and memory in one pass ([`Score::fuse`]): each node's amounts read once, one
+/// loop instead of two.
+#[derive(Debug)]
+struct LeastAllocatedBalanced {
+    /// LeastAllocated's CPU and memory weights (each at least 1).
+    resource_weights: [i64; 2],
+    /// NodeResourcesFit's weight in the profile.
+    fit_weight: i64,
+    /// BalancedAllocation's weight in the profile.
+    balanced_weight: i64,
+}
+
+impl FusedScore for LeastAllocatedBalanced {
+    fn score_into(
+        &self,
+        _: &CycleState,
+        pod: &PodInfo,
+        nodes: &[&NodeInfo],
+        totals: &mut [i64],
+    ) -> Result<(), Status> {
+        for (total, node) in totals.iter_mut().zip(nodes) {
+            let (req, cap) = cpu_and_memory(pod, node);
+            *total += least_allocated(req, cap, self.resource_weights) * self.fit_weight
+                + balanced_cpu_memory(req, cap) * self.balanced_weight;
+        }
+        Ok(())
+    }
 }
 
 impl Score for BalancedAllocation {
@@ -494,13 +588,8 @@ impl Score for BalancedAllocation {
         if let [(Scored::Cpu, _), (Scored::Memory, _)] = resources[..] {
             // The default pair: no per-resource dispatch.
             for (slot, node) in slots {
-                let (rc, cc) = requested_and_allocatable(pod, node, Scored::Cpu);
-                let (rm, cm) = requested_and_allocatable(pod, node, Scored::Memory);
-                *slot = if cc == 0 || cm == 0 {
-                    balanced([(rc, cc), (rm, cm)])
-                } else {
-                    balanced_pair([rc, rm], [cc, cm])
-                };
+                let (req, cap) = cpu_and_memory(pod, node);
+                *slot = balanced_cpu_memory(req, cap);
             }
         } else {
             for (slot, node) in slots {

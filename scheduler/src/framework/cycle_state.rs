@@ -31,8 +31,8 @@ impl<T: Any + Clone + Send + Sync> StateData for T {
 #[derive(Default)]
 pub struct CycleState {
     values: Vec<(TypeId, Box<dyn StateData>)>,
-    skip_filter: Vec<&'static str>,
-    skip_score: Vec<&'static str>,
+    /// Skip marks: `(true, plugin)` skips its Filter, `(false, plugin)` its Score.
+    skips: Vec<(bool, &'static str)>,
 }
 
 impl Clone for CycleState {
@@ -43,8 +43,7 @@ impl Clone for CycleState {
                 .iter()
                 .map(|(k, v)| (*k, (**v).clone_data()))
                 .collect(),
-            skip_filter: self.skip_filter.clone(),
-            skip_score: self.skip_score.clone(),
+            skips: self.skips.clone(),
         }
     }
 }
@@ -53,21 +52,15 @@ impl std::fmt::Debug for CycleState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CycleState")
             .field("values", &self.values.len())
-            .field("skip_filter", &self.skip_filter)
-            .field("skip_score", &self.skip_score)
+            .field("skips", &self.skips)
             .finish()
     }
 }
 
 impl CycleState {
-    /// An empty state, with room for every default plugin's skip mark (so a cycle does
-    /// not grow these lists one push at a time).
+    /// An empty state (allocating nothing until something is stored or skipped).
     pub fn new() -> CycleState {
-        CycleState {
-            values: Vec::new(),
-            skip_filter: Vec::with_capacity(16),
-            skip_score: Vec::with_capacity(16),
-        }
+        CycleState::default()
     }
 
     /// Stores `value` (replacing one of the same type).
@@ -95,22 +88,31 @@ impl CycleState {
 
     /// Marks `plugin`'s Filter as skipped for this cycle (its PreFilter returned Skip).
     pub fn skip_filter(&mut self, plugin: &'static str) {
-        self.skip_filter.push(plugin);
+        self.mark(true, plugin);
     }
 
     /// Whether `plugin`'s Filter is skipped for this cycle.
     pub fn skips_filter(&self, plugin: &str) -> bool {
-        self.skip_filter.contains(&plugin)
+        self.skips.contains(&(true, plugin))
     }
 
     /// Marks `plugin`'s Score as skipped for this cycle (its PreScore returned Skip).
     pub fn skip_score(&mut self, plugin: &'static str) {
-        self.skip_score.push(plugin);
+        self.mark(false, plugin);
+    }
+
+    /// Adds a skip mark, making room for every default plugin's at the first (so a
+    /// cycle does not grow the list one push at a time).
+    fn mark(&mut self, filter: bool, plugin: &'static str) {
+        if self.skips.capacity() == 0 {
+            self.skips.reserve(16);
+        }
+        self.skips.push((filter, plugin));
     }
 
     /// Whether `plugin`'s Score is skipped for this cycle.
     pub fn skips_score(&self, plugin: &str) -> bool {
-        self.skip_score.contains(&plugin)
+        self.skips.contains(&(false, plugin))
     }
 }
 

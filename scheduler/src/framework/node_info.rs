@@ -42,6 +42,9 @@ pub struct NodeInfo {
     /// The sum of the pods' requests.
     pub requested: Resources,
     node: Arc<Node>,
+    /// The node's name (read for the chosen node of every cycle: kept here rather than
+    /// behind the node object).
+    name: Arc<str>,
     /// The pods with any pod (anti-)affinity term.
     pub pods_with_affinity: Vec<Arc<PodInfo>>,
     /// The pods with a required anti-affinity term.
@@ -61,6 +64,7 @@ impl NodeInfo {
         let mut info = NodeInfo {
             allocatable: Resources::default(),
             node: node.clone(),
+            name: Arc::from(""),
             pods: Vec::new(),
             pods_with_affinity: Vec::new(),
             pods_with_required_anti_affinity: Vec::new(),
@@ -89,7 +93,12 @@ impl NodeInfo {
 
     /// The node's name.
     pub fn name(&self) -> &str {
-        self.node.metadata.name.as_deref().unwrap_or("")
+        &self.name
+    }
+
+    /// The node's name, shared.
+    pub(crate) fn name_shared(&self) -> &Arc<str> {
+        &self.name
     }
 
     /// Replaces the node object (its pods stay).
@@ -109,6 +118,10 @@ impl NodeInfo {
                     },
                 );
             }
+        }
+        let name = node.metadata.name.as_deref().unwrap_or("");
+        if *self.name != *name {
+            self.name = Arc::from(name);
         }
         self.unschedulable = node.spec.unschedulable == Some(true);
         self.has_taints = !node.spec.taints.is_empty();

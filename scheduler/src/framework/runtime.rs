@@ -294,16 +294,18 @@ impl Framework {
             }
             None => num_feasible_nodes_to_find(self.profile.percentage_of_nodes_to_score, all),
         };
-        let mut feasible = Vec::with_capacity(want.min(all));
+        // The first round's buffer becomes `feasible` (usually the only round).
+        let mut feasible = Vec::new();
         let mut round = Vec::with_capacity(want.min(all));
         let mut rejected: Vec<(&NodeInfo, Status)> = Vec::new();
         let start = self.next_start.load(Ordering::Relaxed) % all;
-        // The filters that run this cycle, decided once rather than per node.
-        let active: Vec<&Arc<dyn super::interface::Filter>> = (self.profile.filter.iter())
-            .zip(&self.filter_pre)
-            .filter(|&(p, &pre)| !skips.skipped(pre, state, |s| s.skips_filter(p.name())))
-            .map(|(p, _)| p)
-            .collect();
+        // The filters that run this cycle, decided per round rather than per node.
+        let active = || {
+            (self.profile.filter.iter())
+                .zip(&self.filter_pre)
+                .filter(|&(p, &pre)| !skips.skipped(pre, state, |s| s.skips_filter(p.name())))
+                .map(|(p, _)| p)
+        };
         let mut examined = 0;
         while examined < all && feasible.len() < want {
             let need = want - feasible.len();
@@ -333,7 +335,7 @@ impl Framework {
                 };
                 examined += taken;
             }
-            for p in &active {
+            for p in active() {
                 if round.is_empty() {
                     break;
                 }

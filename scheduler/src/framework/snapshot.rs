@@ -201,8 +201,10 @@ impl Snapshot {
             self.nodes[i].set_node(node);
             i
         } else {
-            self.by_name.insert(name.into(), self.nodes.len());
-            self.nodes.push(NodeInfo::new(node));
+            let info = NodeInfo::new(node);
+            self.by_name
+                .insert(info.name_shared().clone(), self.nodes.len());
+            self.nodes.push(info);
             self.nodes.len() - 1
         };
         self.count_images(i, 1);
@@ -535,6 +537,13 @@ impl Snapshot {
     pub fn default_selector(&self, pod: &Pod) -> keel_core::labels::Selector {
         use keel_core::labels::Selector;
         let namespace = pod.metadata.namespace.as_deref().unwrap_or("");
+        let owner = pod.metadata.controller_owner().filter(|o| {
+            o.api_version == "apps/v1" && SPREAD_CONTROLLER_KINDS.contains(&o.kind.as_str())
+        });
+        if owner.is_none() && self.services.get(namespace).is_none_or(HashMap::is_empty) {
+            // Nothing selects the pod (the common case for a bare pod): no allocation.
+            return Selector::default();
+        }
         let mut labels = BTreeMap::new();
         for selector in self
             .services
@@ -550,9 +559,6 @@ impl Snapshot {
             }
         }
         let mut selector = Selector::from_labels(&labels);
-        let owner = pod.metadata.controller_owner().filter(|o| {
-            o.api_version == "apps/v1" && SPREAD_CONTROLLER_KINDS.contains(&o.kind.as_str())
-        });
         if let Some(o) = owner
             && let Some(own) =
                 self.controllers

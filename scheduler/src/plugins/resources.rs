@@ -254,6 +254,7 @@ fn requested_and_allocatable(pod: &PodInfo, node: &NodeInfo, resource: Scored) -
     }
 }
 
+#[inline]
 fn least_requested(requested: i64, capacity: i64) -> i64 {
     if capacity == 0 || requested > capacity {
         return 0;
@@ -519,26 +520,48 @@ fn cpu_and_memory(pod: &PodInfo, node: &NodeInfo) -> ([i64; 2], [i64; 2]) {
 }
 
 /// LeastAllocated over CPU and memory with `weights` (each at least 1).
-#[inline]
+#[allow(
+    clippy::inline_always,
+    reason = "the per-node scoring loops must inline it"
+)]
+#[inline(always)]
 fn least_allocated(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> i64 {
     if cap[0] > 0 && cap[1] > 0 {
         let total = least_requested(req[0], cap[0]) * weights[0]
             + least_requested(req[1], cap[1]) * weights[1];
         average(total, weights[0] + weights[1])
     } else {
-        let amounts = [(req[0], cap[0], weights[0]), (req[1], cap[1], weights[1])];
-        weighted(amounts, least_requested, false)
+        least_allocated_lacking(req, cap, weights)
     }
 }
 
+/// [`least_allocated`] on a node that lacks CPU or memory (out of line: rare).
+#[cold]
+#[inline(never)]
+fn least_allocated_lacking(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> i64 {
+    let amounts = [(req[0], cap[0], weights[0]), (req[1], cap[1], weights[1])];
+    weighted(amounts, least_requested, false)
+}
+
 /// BalancedAllocation over CPU and memory.
-#[inline]
+#[allow(
+    clippy::inline_always,
+    reason = "the per-node scoring loops must inline it"
+)]
+#[inline(always)]
 fn balanced_cpu_memory(req: [i64; 2], cap: [i64; 2]) -> i64 {
     if cap[0] == 0 || cap[1] == 0 {
-        balanced([(req[0], cap[0]), (req[1], cap[1])])
+        balanced_lacking(req, cap)
     } else {
         balanced_fractions(fractions(req, cap))
     }
+}
+
+/// [`balanced_cpu_memory`] on a node that lacks CPU or memory (out of line: rare).
+#[cold]
+#[inline(never)]
+fn balanced_lacking(req: [i64; 2], cap: [i64; 2]) -> i64 {
+    balanced([(req[0], cap[0]), (req[1], cap[1])])
 }
 
 /// NodeResourcesFit's LeastAllocated over CPU and memory and BalancedAllocation over
@@ -562,12 +585,35 @@ impl FusedScore for LeastAllocatedBalanced {
         nodes: &[&NodeInfo],
         totals: &mut [i64],
     ) -> Result<(), Status> {
-        for (total, node) in totals.iter_mut().zip(nodes) {
-            let (req, cap) = cpu_and_memory(pod, node);
-            *total += least_allocated(req, cap, self.resource_weights) * self.fit_weight
-                + balanced_cpu_memory(req, cap) * self.balanced_weight;
+        let weights = (self.resource_weights, self.fit_weight, self.balanced_weight);
+        if weights == ([1, 1], 1, 1) {
+            // The default profile's weights, as constants: the average is a shift.
+            fused_pass(pod, nodes, totals, ([1, 1], 1, 1));
+        } else {
+            fused_pass(pod, nodes, totals, weights);
         }
         Ok(())
+    }
+}
+
+/// Adds the weighted LeastAllocated and BalancedAllocation scores of `nodes` to
+/// `totals`; `weights` are LeastAllocated's CPU and memory weights and the two
+/// plugins' profile weights.
+#[allow(
+    clippy::inline_always,
+    reason = "inlined with constant weights for the default"
+)]
+#[inline(always)]
+fn fused_pass(
+    pod: &PodInfo,
+    nodes: &[&NodeInfo],
+    totals: &mut [i64],
+    (resource_weights, fit_weight, balanced_weight): ([i64; 2], i64, i64),
+) {
+    for (total, node) in totals.iter_mut().zip(nodes) {
+        let (req, cap) = cpu_and_memory(pod, node);
+        *total += least_allocated(req, cap, resource_weights) * fit_weight
+            + balanced_cpu_memory(req, cap) * balanced_weight;
     }
 }
 

@@ -347,3 +347,33 @@ fn large_clusters_examine_a_share_of_nodes() {
         .unwrap();
     assert_eq!((r.evaluated_nodes, r.feasible_nodes), (420, 420));
 }
+
+#[test]
+fn a_pod_placed_again_moves() {
+    let mut s = snapshot(vec![node("a", "4", "8Gi"), node("b", "4", "8Gi")]);
+    let mut web = pod("web", "1", "1Gi");
+    web.metadata.labels.insert("app".into(), "web".into());
+    let selector = keel_core::labels::Selector::parse("app=web").unwrap();
+    let where_indexed = |s: &Snapshot| -> Vec<String> {
+        let found = s.candidates(&selector).expect("an equality narrows");
+        found.iter().map(|(n, _)| n.name().to_owned()).collect()
+    };
+    assert!(s.add_pod(on(web.clone(), "a")));
+    // Placed again on the same node: counted once.
+    assert!(s.add_pod(on(web.clone(), "a")));
+    let a = s.get("a").unwrap();
+    assert_eq!((a.pods.len(), a.requested.milli_cpu), (1, 1000));
+    assert_eq!(where_indexed(&s), ["a"]);
+    // Moved: the old node forgets it, the label index follows.
+    assert!(s.add_pod(on(web.clone(), "b")));
+    let (a, b) = (s.get("a").unwrap(), s.get("b").unwrap());
+    assert_eq!((a.pods.len(), a.requested.milli_cpu), (0, 0));
+    assert_eq!((b.pods.len(), b.requested.milli_cpu), (1, 1000));
+    assert_eq!(s.node_of("default", "web"), Some("b"));
+    assert_eq!(where_indexed(&s), ["b"]);
+    // Placed on an unknown node: not placed anywhere any more.
+    assert!(!s.add_pod(on(web, "gone")));
+    assert_eq!(s.get("b").unwrap().pods.len(), 0);
+    assert_eq!(s.node_of("default", "web"), None);
+    assert!(where_indexed(&s).is_empty());
+}

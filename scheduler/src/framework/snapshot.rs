@@ -283,13 +283,20 @@ impl Snapshot {
 
     fn place(&mut self, pod: Arc<PodInfo>, node: &str) -> bool {
         let (namespace, name) = pod_key(&pod.pod);
-        if self.node_of(namespace, name).is_some() {
-            self.remove_pod(namespace, name);
-        }
         let Some((node, &i)) = self.by_name.get_key_value(node) else {
+            // Not placed; wherever it was before, it is no longer.
+            self.remove_pod(namespace, name);
             return false;
         };
         let node = node.clone();
+        let names = match self.placed.get_mut(namespace) {
+            Some(names) => names,
+            None => self.placed.entry(namespace.to_owned()).or_default(),
+        };
+        // One lookup records the placement and finds an earlier one to undo.
+        if let Some(before) = names.insert(name.to_owned(), node.clone()) {
+            self.take_off(&before, namespace, name);
+        }
         for (k, v) in &pod.pod.metadata.labels {
             self.by_label.push(k, v, (node.clone(), pod.clone()));
         }
@@ -303,11 +310,6 @@ impl Snapshot {
                 None => self.anti_generic.push((node.clone(), pod.clone())),
             }
         }
-        let names = match self.placed.get_mut(namespace) {
-            Some(names) => names,
-            None => self.placed.entry(namespace.to_owned()).or_default(),
-        };
-        names.insert(name.to_owned(), node);
         let info = &mut self.nodes[i];
         let had_affinity = !info.pods_with_affinity.is_empty();
         info.add_pod(pod);
@@ -320,7 +322,13 @@ impl Snapshot {
     /// Removes the pod `namespace/name` from its node; returns it.
     pub fn remove_pod(&mut self, namespace: &str, name: &str) -> Option<Arc<PodInfo>> {
         let node = self.forget_placement(namespace, name)?;
-        let i = *self.by_name.get(&node)?;
+        self.take_off(&node, namespace, name)
+    }
+
+    /// Takes the pod `namespace/name` off `node` and out of the indexes (its placement
+    /// record is the caller's); returns it.
+    fn take_off(&mut self, node: &str, namespace: &str, name: &str) -> Option<Arc<PodInfo>> {
+        let i = *self.by_name.get(node)?;
         let info = &mut self.nodes[i];
         let had_affinity = !info.pods_with_affinity.is_empty();
         let removed = info.remove_pod(namespace, name);

@@ -89,22 +89,17 @@ impl PodTopologySpread {
         if !pod.pod.spec.topology_spread_constraints.is_empty() {
             return own_constraints(pod, when);
         }
-        let defaults = self.defaults();
-        let wanted: Vec<&TopologySpreadConstraint> = defaults
-            .iter()
-            .filter(|c| c.when_unsatisfiable == when)
-            .collect();
-        if wanted.is_empty() {
+        let wanted = || {
+            (self.defaults().iter()).filter(|c| c.when_unsatisfiable == when)
+        };
+        if wanted().next().is_none() {
             return Vec::new();
         }
         let selector = snapshot.default_selector(&pod.pod);
         if selector.is_empty() {
             return Vec::new();
         }
-        wanted
-            .into_iter()
-            .map(|c| constraint(c, selector.clone()))
-            .collect()
+        wanted().map(|c| constraint(c, selector.clone())).collect()
     }
 
     /// Whether nodes lacking a constraint's key are left out of scoring (Kubernetes'

@@ -89,9 +89,7 @@ impl PodTopologySpread {
         if !pod.pod.spec.topology_spread_constraints.is_empty() {
             return own_constraints(pod, when);
         }
-        let wanted = || {
-            (self.defaults().iter()).filter(|c| c.when_unsatisfiable == when)
-        };
+        let wanted = || (self.defaults().iter()).filter(|c| c.when_unsatisfiable == when);
         if wanted().next().is_none() {
             return Vec::new();
         }

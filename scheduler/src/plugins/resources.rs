@@ -550,7 +550,14 @@ fn least_allocated_lacking(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> i
 )]
 #[inline(always)]
 fn balanced_cpu_memory(req: [i64; 2], cap: [i64; 2]) -> i64 {
-    if cap[0] == 0 || cap[1] == 0 {
+    // Amounts in [0, 2^52) (all real ones) convert to floats exactly by bit placement,
+    // cheaper than the general conversion.
+    if (req[0] | req[1] | cap[0] | cap[1]).cast_unsigned() < SMALL && cap[0] != 0 && cap[1] != 0 {
+        balanced_fractions([
+            small_to_f64(req[0]) / small_to_f64(cap[0]),
+            small_to_f64(req[1]) / small_to_f64(cap[1]),
+        ])
+    } else if cap[0] == 0 || cap[1] == 0 {
         balanced_lacking(req, cap)
     } else {
         balanced_fractions(fractions(req, cap))
@@ -623,21 +630,8 @@ fn fused_pass(
 ) {
     for (total, node) in totals.iter_mut().zip(nodes) {
         let (req, cap) = cpu_and_memory(pod, node);
-        // Amounts in [0, 2^52) (all real ones) convert to floats exactly by bit
-        // placement, cheaper than the general conversion.
-        let balanced = if (req[0] | req[1] | cap[0] | cap[1]).cast_unsigned() < SMALL
-            && cap[0] != 0
-            && cap[1] != 0
-        {
-            balanced_fractions([
-                small_to_f64(req[0]) / small_to_f64(cap[0]),
-                small_to_f64(req[1]) / small_to_f64(cap[1]),
-            ])
-        } else {
-            balanced_cpu_memory(req, cap)
-        };
-        *total +=
-            least_allocated(req, cap, resource_weights) * fit_weight + balanced * balanced_weight;
+        *total += least_allocated(req, cap, resource_weights) * fit_weight
+            + balanced_cpu_memory(req, cap) * balanced_weight;
     }
 }
 

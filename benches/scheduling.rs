@@ -6,7 +6,8 @@
 //! examines).
 //!
 //! `cargo bench --bench scheduling` prints criterion's figures, then a summary with
-//! pods/s and the ratio to the floor (best of seven runs each, alternating). Targets (DESIGN.md): ≥ 10,000 pods/s on one core
+//! pods/s and the ratio to the floor (best of seven runs each, alternating; the
+//! affinity figure best of two). Targets (DESIGN.md): ≥ 10,000 pods/s on one core
 //! at 5,000 nodes and ≤ 3× the floor; ≥ 1,000 pods/s with required anti-affinity.
 
 #![allow(clippy::cast_precision_loss, reason = "figures for printing")]

@@ -377,3 +377,41 @@ fn a_pod_placed_again_moves() {
     assert_eq!(s.node_of("default", "web"), None);
     assert!(where_indexed(&s).is_empty());
 }
+
+#[test]
+fn an_anti_affinity_pod_placed_again_moves_its_index_entries() {
+    let mut s = snapshot(vec![node("a", "4", "8Gi"), node("b", "4", "8Gi")]);
+    let guard = pod_with(
+        "guard",
+        "1",
+        "1Gi",
+        json!({"metadata": {"labels": {"app": "guard"}}, "spec": {"affinity": {"podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [{
+                "labelSelector": {"matchLabels": {"app": "web"}},
+                "topologyKey": "kubernetes.io/hostname"}]}}}}),
+    );
+    let web: std::collections::BTreeMap<String, String> =
+        [("app".to_owned(), "web".to_owned())].into();
+    let guarded = |s: &Snapshot| -> Vec<String> {
+        (s.anti_affinity_candidates(&web).iter())
+            .map(|(n, _)| n.name().to_owned())
+            .collect()
+    };
+    assert!(!s.has_affinity_pods());
+    assert!(s.add_pod(on(guard.clone(), "a")));
+    assert!(s.add_pod(on(guard.clone(), "a")));
+    assert!(s.has_affinity_pods());
+    assert_eq!(guarded(&s), ["a"]);
+    assert!(s.add_pod(on(guard.clone(), "b")));
+    assert_eq!(guarded(&s), ["b"]);
+    assert!(
+        s.get("a")
+            .unwrap()
+            .pods_with_required_anti_affinity
+            .is_empty()
+    );
+    assert!(s.has_affinity_pods());
+    assert!(!s.add_pod(on(guard, "gone")));
+    assert!(guarded(&s).is_empty());
+    assert!(!s.has_affinity_pods());
+}

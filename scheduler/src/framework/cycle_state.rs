@@ -110,6 +110,11 @@ impl CycleState {
         self.skips.push((filter, plugin));
     }
 
+    /// How many Filter (`filter`) or Score skip marks the state holds.
+    pub(crate) fn marks(&self, filter: bool) -> usize {
+        self.skips.iter().filter(|(f, _)| *f == filter).count()
+    }
+
     /// Whether `plugin`'s Score is skipped for this cycle.
     pub fn skips_score(&self, plugin: &str) -> bool {
         self.skips.contains(&(false, plugin))

@@ -219,8 +219,10 @@ pub trait Score: Plugin {
     /// A scorer doing this plugin's scoring (weighted by `weight`) and `next`'s
     /// (weighted by `next_weight`) in one pass over the nodes — for plugins that read
     /// the same node data and can share the work. The framework asks once, when it is
-    /// built, for each pair of neighbouring Score plugins of the profile, and uses the
-    /// fused scorer in every cycle where neither plugin's PreScore skipped. What it adds
+    /// built, for each pair of neighbouring Score plugins of the profile; going through
+    /// the profile in order, a plugin that scores fused with its neighbour leaves the
+    /// neighbour out of the next pair. The fused scorer runs in every cycle where
+    /// neither plugin's Score is skipped (by a PreScore of the same name). What it adds
     /// to the totals must equal what the two plugins' [`score_nodes`](Self::score_nodes),
     /// [`normalize`](Self::normalize) and weights add. `next` can be recognised by
     /// downcasting (`let any: &dyn Any = next;`). The default fuses nothing.
@@ -230,7 +232,7 @@ pub trait Score: Plugin {
     }
 }
 
-/// Two (or more) Score plugins' scoring in one pass: see [`Score::fuse`].
+/// Two neighbouring Score plugins' scoring in one pass: see [`Score::fuse`].
 pub trait FusedScore: Send + Sync {
     /// Adds the plugins' weighted, normalised scores of `nodes` to `totals` (same length
     /// and order).

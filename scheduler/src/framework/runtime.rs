@@ -15,7 +15,7 @@ use super::node_info::NodeInfo;
 use super::pod_info::PodInfo;
 use super::profile::Profile;
 use super::result::{Diagnosis, FitError, ScheduleResult};
-use super::skips::Skips;
+use super::skips::{Paired, Skips};
 use super::snapshot::Snapshot;
 use super::status::{Code, Status};
 
@@ -48,10 +48,10 @@ pub struct Framework {
     ///
     /// [`Score::fuse`]: super::interface::Score::fuse
     fused: Vec<Option<Box<dyn FusedScore>>>,
-    /// Per Filter plugin, the PreFilter plugin of the same name (whose Skip skips it).
-    filter_pre: Vec<Option<usize>>,
-    /// Per Score plugin, the PreScore plugin of the same name (whose Skip skips it).
-    score_pre: Vec<Option<usize>>,
+    /// Per Filter plugin, the PreFilter plugins of the same name (whose Skip skips it).
+    filter_pre: Vec<Paired>,
+    /// Per Score plugin, the PreScore plugins of the same name (whose Skip skips it).
+    score_pre: Vec<Paired>,
     waiting: super::WaitingPods,
     next_start: AtomicUsize,
     rng: AtomicU64,
@@ -98,10 +98,10 @@ impl Framework {
             })
             .collect();
         let filter_pre = (profile.filter.iter())
-            .map(|f| (profile.pre_filter.iter()).position(|p| p.name() == f.name()))
+            .map(|f| Paired::of(profile.pre_filter.iter().map(|p| p.name()), f.name()))
             .collect();
         let score_pre = (profile.score.iter())
-            .map(|(s, _)| (profile.pre_score.iter()).position(|p| p.name() == s.name()))
+            .map(|(s, _)| Paired::of(profile.pre_score.iter().map(|p| p.name()), s.name()))
             .collect();
         Framework {
             profile,
@@ -230,6 +230,7 @@ impl Framework {
         skips: &mut Skips,
     ) -> Result<PreFilterResult, Status> {
         let mut merged = PreFilterResult::default();
+        *skips = Skips::start(state.marks(true));
         for (i, p) in self.profile.pre_filter.iter().enumerate() {
             let (result, status) = p.pre_filter(state, pod, snapshot);
             if status.is_skip() {
@@ -254,6 +255,7 @@ impl Framework {
                 }
             }
         }
+        skips.finish(state.marks(true));
         Ok(merged)
     }
 
@@ -376,7 +378,7 @@ impl Framework {
         snapshot: &Snapshot,
         nodes: &[&NodeInfo],
     ) -> Result<Vec<i64>, String> {
-        let mut skips = Skips::default();
+        let mut skips = Skips::start(state.marks(false));
         for (i, p) in self.profile.pre_score.iter().enumerate() {
             let status = p.pre_score(state, pod, snapshot, nodes);
             if status.is_skip() {
@@ -386,6 +388,7 @@ impl Framework {
                 return Err(format!("{}: {status}", p.name()));
             }
         }
+        skips.finish(state.marks(false));
         let plugins = &self.profile.score;
         let runs = |i: usize| {
             let name = plugins[i].0.name();

@@ -527,9 +527,18 @@ fn cpu_and_memory(pod: &PodInfo, node: &NodeInfo) -> ([i64; 2], [i64; 2]) {
 #[inline(always)]
 fn least_allocated(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> i64 {
     if cap[0] > 0 && cap[1] > 0 {
-        let total = least_requested(req[0], cap[0]) * weights[0]
-            + least_requested(req[1], cap[1]) * weights[1];
-        average(total, weights[0] + weights[1])
+        let (cpu, memory) = (
+            least_requested(req[0], cap[0]),
+            least_requested(req[1], cap[1]),
+        );
+        if weights == [1, 1] {
+            i64::midpoint(cpu, memory)
+        } else {
+            average(
+                cpu * weights[0] + memory * weights[1],
+                weights[0] + weights[1],
+            )
+        }
     } else {
         least_allocated_lacking(req, cap, weights)
     }
@@ -630,8 +639,9 @@ fn fused_pass(
 ) {
     for (total, node) in totals.iter_mut().zip(nodes) {
         let (req, cap) = cpu_and_memory(pod, node);
-        *total += least_allocated(req, cap, resource_weights) * fit_weight
-            + balanced_cpu_memory(req, cap) * balanced_weight;
+        // Added in the order the two plugins' scores would be.
+        *total += least_allocated(req, cap, resource_weights) * fit_weight;
+        *total += balanced_cpu_memory(req, cap) * balanced_weight;
     }
 }
 
@@ -671,6 +681,79 @@ impl Score for BalancedAllocation {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Kubernetes' formulas written plainly: LeastAllocated's weighted average of
+    /// `(capacity - requested) * 100 / capacity` over the resources the node has, and
+    /// BalancedAllocation's `int64((1 - std) * 100)` of the capped use fractions.
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+    fn reference(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> (i64, i64) {
+        let (mut total, mut sum) = (0, 0);
+        let mut fractions = Vec::new();
+        for i in 0..2 {
+            if cap[i] == 0 {
+                continue;
+            }
+            let least = if req[i] > cap[i] {
+                0
+            } else {
+                (cap[i] - req[i]) * 100 / cap[i]
+            };
+            total += least * weights[i];
+            sum += weights[i];
+            fractions.push((req[i] as f64 / cap[i] as f64).min(1.0));
+        }
+        let least = if sum == 0 { 0 } else { total / sum };
+        let std = match fractions[..] {
+            [a, b] => (a - b).abs() / 2.0,
+            _ => 0.0,
+        };
+        (least, ((1.0 - std) * 100.0) as i64)
+    }
+
+    #[test]
+    fn resource_scores_match_the_plain_formulas() {
+        let amounts = [
+            0,
+            1,
+            3,
+            999,
+            4_000,
+            32_000,
+            128 << 30,
+            (1 << 52) - 1,
+            1 << 52,
+            (1 << 52) + 3,
+            1 << 55,
+        ];
+        for weights in [[1, 1], [2, 3], [1, 7]] {
+            for &rc in &amounts {
+                for &cc in &amounts {
+                    for &rm in &amounts[..6] {
+                        for &cm in &[0, 7, 4_000, 128 << 30, (1 << 52) + 1] {
+                            let (req, cap) = ([rc, rm], [cc, cm]);
+                            assert_eq!(
+                                (
+                                    least_allocated(req, cap, weights),
+                                    balanced_cpu_memory(req, cap)
+                                ),
+                                reference(req, cap, weights),
+                                "requested {req:?}, capacity {cap:?}, weights {weights:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[allow(clippy::cast_precision_loss)]
+    fn small_amounts_convert_exactly() {
+        for x in [0, 1, 2, 1_000, (1 << 52) - 2, (1 << 52) - 1] {
+            assert_eq!(small_to_f64(x).to_bits(), (x as f64).to_bits(), "{x}");
+        }
+        assert_eq!(SMALL, 1 << 52);
+    }
 
     #[test]
     fn scorer_arithmetic_matches_kubernetes() {

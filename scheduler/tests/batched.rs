@@ -259,10 +259,7 @@ proptest! {
         let state = CycleState::new();
         let all: Vec<&NodeInfo> = s.nodes().iter().collect();
         let fit = NodeResourcesFit {
-            strategy: ScoringStrategy::LeastAllocated(vec![
-                ResourceWeight::new("cpu", cpu_weight),
-                ResourceWeight::new("memory", memory_weight),
-            ]),
+            strategy: ScoringStrategy::LeastAllocated(cpu_and_memory(cpu_weight, memory_weight)),
         };
         let balanced = BalancedAllocation::default();
         let fused = fit.fuse(fit_weight, &balanced, balanced_weight);
@@ -309,6 +306,14 @@ proptest! {
     }
 }
 
+/// CPU and memory with their weights.
+fn cpu_and_memory(cpu: i64, memory: i64) -> Vec<ResourceWeight> {
+    vec![
+        ResourceWeight::new("cpu", cpu),
+        ResourceWeight::new("memory", memory),
+    ]
+}
+
 #[test]
 fn only_matching_scorers_fuse() {
     let least = NodeResourcesFit::default();
@@ -322,31 +327,21 @@ fn only_matching_scorers_fuse() {
         "not in the other order"
     );
     let most = NodeResourcesFit {
-        strategy: ScoringStrategy::MostAllocated(vec![
-            ResourceWeight::new("cpu", 1),
-            ResourceWeight::new("memory", 1),
-        ]),
+        strategy: ScoringStrategy::MostAllocated(cpu_and_memory(1, 1)),
     };
     assert!(
         most.fuse(1, &balanced, 1).is_none(),
         "MostAllocated does not"
     );
-    let gpu = BalancedAllocation {
-        resources: vec![
-            ResourceWeight::new("cpu", 1),
-            ResourceWeight::new("memory", 1),
-            ResourceWeight::new("example.com/gpu", 1),
-        ],
-    };
+    let mut resources = cpu_and_memory(1, 1);
+    resources.push(ResourceWeight::new("example.com/gpu", 1));
+    let gpu = BalancedAllocation { resources };
     assert!(
         least.fuse(1, &gpu, 1).is_none(),
         "nor balancing other resources"
     );
     let zero = NodeResourcesFit {
-        strategy: ScoringStrategy::LeastAllocated(vec![
-            ResourceWeight::new("cpu", 0),
-            ResourceWeight::new("memory", 1),
-        ]),
+        strategy: ScoringStrategy::LeastAllocated(cpu_and_memory(0, 1)),
     };
     assert!(
         zero.fuse(1, &balanced, 1).is_none(),

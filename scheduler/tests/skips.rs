@@ -36,6 +36,17 @@ struct Pre {
     marks: &'static [&'static str],
 }
 
+impl Pre {
+    /// A plugin named `name` that returns Skip and marks nothing by hand.
+    fn skipping(name: &'static str) -> Pre {
+        Pre {
+            name,
+            skip: true,
+            marks: &[],
+        }
+    }
+}
+
 impl Plugin for Pre {
     fn name(&self) -> &'static str {
         self.name
@@ -92,11 +103,7 @@ fn placed(fw: &Framework, state: &mut CycleState) -> bool {
 #[test]
 fn a_filter_runs_unless_marked_skipped() {
     assert!(!placed(&with_picky(Vec::new()), &mut CycleState::new()));
-    let skipping = Pre {
-        name: "Picky",
-        skip: true,
-        marks: &[],
-    };
+    let skipping = Pre::skipping("Picky");
     assert!(placed(&with_picky(vec![skipping]), &mut CycleState::new()));
 }
 
@@ -107,11 +114,7 @@ fn any_prefilter_of_the_name_skips_it() {
         skip: false,
         marks: &[],
     };
-    let second = Pre {
-        name: "Picky",
-        skip: true,
-        marks: &[],
-    };
+    let second = Pre::skipping("Picky");
     assert!(placed(
         &with_picky(vec![first, second]),
         &mut CycleState::new()
@@ -148,6 +151,13 @@ fn choice(profile: Profile) -> String {
         .suggested_host
 }
 
+/// The default profile with a PreScore named `name` that returns Skip.
+fn skipping_pre_score(name: &'static str) -> Profile {
+    let mut profile = default_profile();
+    profile.pre_score.push(Arc::new(Pre::skipping(name)));
+    profile
+}
+
 #[test]
 fn a_fused_pair_is_not_used_when_a_partner_is_skipped() {
     // BalancedAllocation prefers `a` (100 against 94), LeastAllocated `b` (92 against 87).
@@ -157,25 +167,13 @@ fn a_fused_pair_is_not_used_when_a_partner_is_skipped() {
         .score
         .retain(|(p, _)| p.name() != "NodeResourcesBalancedAllocation");
     assert_eq!(choice(without), "b");
-    let mut skipped = default_profile();
-    skipped.pre_score.push(Arc::new(Pre {
-        name: "NodeResourcesBalancedAllocation",
-        skip: true,
-        marks: &[],
-    }));
     assert_eq!(
-        choice(skipped),
+        choice(skipping_pre_score("NodeResourcesBalancedAllocation")),
         "b",
         "BalancedAllocation skipped: LeastAllocated alone"
     );
-    let mut fit_skipped = default_profile();
-    fit_skipped.pre_score.push(Arc::new(Pre {
-        name: "NodeResourcesFit",
-        skip: true,
-        marks: &[],
-    }));
     assert_eq!(
-        choice(fit_skipped),
+        choice(skipping_pre_score("NodeResourcesFit")),
         "a",
         "NodeResourcesFit skipped: balance alone"
     );

@@ -7,6 +7,13 @@
 
 use super::cycle_state::CycleState;
 
+/// The bit of the plugin at `position`, if it has one.
+fn bit(position: usize) -> Option<u128> {
+    u32::try_from(position)
+        .ok()
+        .and_then(|i| 1_u128.checked_shl(i))
+}
+
 /// The PreFilter (or PreScore) plugins paired with a Filter (or Score) plugin: those
 /// of the same name, as bits of their positions.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -22,7 +29,7 @@ impl Paired {
         let mut paired = Paired::default();
         for (i, n) in names.into_iter().enumerate() {
             if n == name {
-                match u32::try_from(i).ok().and_then(|i| 1_u128.checked_shl(i)) {
+                match bit(i) {
                     Some(bit) => paired.bits |= bit,
                     None => paired.far = true,
                 }
@@ -54,10 +61,7 @@ impl Skips {
     /// Marks the plugin at `position` as skipped (its name went into the state too).
     pub(crate) fn mark(&mut self, position: usize) {
         self.made += 1;
-        match u32::try_from(position)
-            .ok()
-            .and_then(|i| 1_u128.checked_shl(i))
-        {
+        match bit(position) {
             Some(bit) => self.bits |= bit,
             None => self.by_name = true,
         }

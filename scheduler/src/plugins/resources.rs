@@ -603,7 +603,7 @@ impl FusedScore for LeastAllocatedBalanced {
     ) -> Result<(), Status> {
         let weights = (self.resource_weights, self.fit_weight, self.balanced_weight);
         if weights == ([1, 1], 1, 1) {
-            // The default profile's weights, as constants: the average is a shift.
+            // The default profile's weights, as constants: no multiplications, a midpoint.
             fused_pass(pod, nodes, totals, ([1, 1], 1, 1));
         } else {
             fused_pass(pod, nodes, totals, weights);

@@ -2,6 +2,8 @@
 //! LeastAllocated, MostAllocated or RequestedToCapacityRatio) and
 //! NodeResourcesBalancedAllocation (prefer nodes whose CPU and memory use stay even).
 
+use std::num::NonZeroU64;
+
 use crate::framework::{
     CycleState, Filter, FusedScore, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreFilter,
     PreFilterResult, Score, Snapshot, Status, filter_each, score_one,
@@ -526,6 +528,57 @@ fn cpu_and_memory(pod: &PodInfo, node: &NodeInfo) -> ([i64; 2], [i64; 2]) {
 )]
 #[inline(always)]
 fn least_allocated(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> i64 {
+    if usual(req, cap) {
+        least_allocated_usual(req, cap, weights)
+    } else {
+        least_allocated_unusual(req, cap, weights)
+    }
+}
+
+/// Capacities in `[1, 2^51]` and requests in `[0, 2^51)` — every real node's CPU and
+/// memory. In this range no step of either score overflows, both LeastAllocated scores
+/// lie in `[0, 100]` and the amounts convert to floats exactly ([`small_to_f64`]), so
+/// the scores are computed without the general code's checks.
+#[allow(
+    clippy::inline_always,
+    reason = "the per-node scoring loops must inline it"
+)]
+#[inline(always)]
+fn usual(req: [i64; 2], cap: [i64; 2]) -> bool {
+    const USUAL: u64 = 1 << 51;
+    (cap[0].wrapping_sub(1) | cap[1].wrapping_sub(1) | req[0] | req[1]).cast_unsigned() < USUAL
+}
+
+/// [`least_allocated`] of [`usual`] amounts.
+#[allow(
+    clippy::inline_always,
+    reason = "the per-node scoring loops must inline it"
+)]
+#[inline(always)]
+fn least_allocated_usual(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> i64 {
+    // `least_requested` without its checks (a request above the capacity scores 0), in
+    // unsigned arithmetic by a divisor known not to be zero.
+    let least = |req: i64, cap: i64| {
+        let free = (cap - req).max(0).cast_unsigned() * MAX_NODE_SCORE.cast_unsigned();
+        let cap = NonZeroU64::new(cap.cast_unsigned()).unwrap_or(NonZeroU64::MIN);
+        (free / cap).cast_signed()
+    };
+    let (cpu, memory) = (least(req[0], cap[0]), least(req[1], cap[1]));
+    if weights == [1, 1] {
+        // Both in [0, 100]: the midpoint is a shift.
+        (cpu + memory) >> 1
+    } else {
+        average(
+            cpu * weights[0] + memory * weights[1],
+            weights[0] + weights[1],
+        )
+    }
+}
+
+/// [`least_allocated`] of amounts that are not [`usual`] (out of line: rare).
+#[cold]
+#[inline(never)]
+fn least_allocated_unusual(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> i64 {
     if cap[0] > 0 && cap[1] > 0 {
         let (cpu, memory) = (
             least_requested(req[0], cap[0]),
@@ -559,14 +612,31 @@ fn least_allocated_lacking(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> i
 )]
 #[inline(always)]
 fn balanced_cpu_memory(req: [i64; 2], cap: [i64; 2]) -> i64 {
-    // Amounts in [0, 2^52) (all real ones) convert to floats exactly by bit placement,
-    // cheaper than the general conversion.
-    if (req[0] | req[1] | cap[0] | cap[1]).cast_unsigned() < SMALL && cap[0] != 0 && cap[1] != 0 {
-        balanced_fractions([
-            small_to_f64(req[0]) / small_to_f64(cap[0]),
-            small_to_f64(req[1]) / small_to_f64(cap[1]),
-        ])
-    } else if cap[0] == 0 || cap[1] == 0 {
+    if usual(req, cap) {
+        balanced_usual(req, cap)
+    } else {
+        balanced_unusual(req, cap)
+    }
+}
+
+/// [`balanced_cpu_memory`] of [`usual`] amounts.
+#[allow(
+    clippy::inline_always,
+    reason = "the per-node scoring loops must inline it"
+)]
+#[inline(always)]
+fn balanced_usual(req: [i64; 2], cap: [i64; 2]) -> i64 {
+    balanced_fractions([
+        small_to_f64(req[0]) / small_to_f64(cap[0]),
+        small_to_f64(req[1]) / small_to_f64(cap[1]),
+    ])
+}
+
+/// [`balanced_cpu_memory`] of amounts that are not [`usual`] (out of line: rare).
+#[cold]
+#[inline(never)]
+fn balanced_unusual(req: [i64; 2], cap: [i64; 2]) -> i64 {
+    if cap[0] == 0 || cap[1] == 0 {
         balanced_lacking(req, cap)
     } else {
         balanced_fractions(fractions(req, cap))
@@ -612,9 +682,6 @@ impl FusedScore for LeastAllocatedBalanced {
     }
 }
 
-/// Amounts below this convert exactly by [`small_to_f64`].
-const SMALL: u64 = 1 << 52;
-
 /// `x as f64` for `0 <= x < 2^52`: `x` placed in the mantissa of `2^52`, minus `2^52`
 /// (exact; two instructions instead of the general conversion).
 #[inline]
@@ -639,10 +706,29 @@ fn fused_pass(
 ) {
     for (total, node) in totals.iter_mut().zip(nodes) {
         let (req, cap) = cpu_and_memory(pod, node);
+        // One range check for both scores.
+        let (fit, balanced) = if usual(req, cap) {
+            (
+                least_allocated_usual(req, cap, resource_weights),
+                balanced_usual(req, cap),
+            )
+        } else {
+            unusual_pair(req, cap, resource_weights)
+        };
         // Added in the order the two plugins' scores would be.
-        *total += least_allocated(req, cap, resource_weights) * fit_weight;
-        *total += balanced_cpu_memory(req, cap) * balanced_weight;
+        *total += fit * fit_weight;
+        *total += balanced * balanced_weight;
     }
+}
+
+/// Both scores of amounts that are not [`usual`] (out of line: rare).
+#[cold]
+#[inline(never)]
+fn unusual_pair(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> (i64, i64) {
+    (
+        least_allocated_unusual(req, cap, weights),
+        balanced_unusual(req, cap),
+    )
 }
 
 impl Score for BalancedAllocation {
@@ -720,6 +806,10 @@ mod tests {
             4_000,
             32_000,
             128 << 30,
+            -1,
+            (1 << 51) - 1,
+            1 << 51,
+            (1 << 51) + 1,
             (1 << 52) - 1,
             1 << 52,
             (1 << 52) + 3,
@@ -728,8 +818,8 @@ mod tests {
         for weights in [[1, 1], [2, 3], [1, 7]] {
             for &rc in &amounts {
                 for &cc in &amounts {
-                    for &rm in &amounts[..6] {
-                        for &cm in &[0, 7, 4_000, 128 << 30, (1 << 52) + 1] {
+                    for &rm in &[0, 1, 999, 32_000, -1, (1 << 51) - 1, 1 << 51] {
+                        for &cm in &[0, 7, 4_000, 128 << 30, 1 << 51, (1 << 52) + 1] {
                             let (req, cap) = ([rc, rm], [cc, cm]);
                             assert_eq!(
                                 (
@@ -752,7 +842,18 @@ mod tests {
         for x in [0, 1, 2, 1_000, (1 << 52) - 2, (1 << 52) - 1] {
             assert_eq!(small_to_f64(x).to_bits(), (x as f64).to_bits(), "{x}");
         }
-        assert_eq!(SMALL, 1 << 52);
+    }
+
+    #[test]
+    fn the_usual_range_is_capacities_from_one_to_2_51_and_requests_below() {
+        let top = 1_i64 << 51;
+        assert!(usual([0, 0], [1, 1]));
+        assert!(usual([top - 1, 0], [top, top]));
+        assert!(!usual([0, 0], [0, 1]), "a node without CPU");
+        assert!(!usual([0, 0], [1, top + 1]));
+        assert!(!usual([top, 0], [1, 1]));
+        assert!(!usual([0, -1], [1, 1]), "a negative request");
+        assert!(!usual([0, 0], [1, i64::MIN]));
     }
 
     #[test]

@@ -536,9 +536,10 @@ fn least_allocated(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> i64 {
 }
 
 /// Capacities in `[1, 2^51]` and requests in `[0, 2^51)` — every real node's CPU and
-/// memory. In this range no step of either score overflows, both LeastAllocated scores
-/// lie in `[0, 100]` and the amounts convert to floats exactly ([`small_to_f64`]), so
-/// the scores are computed without the general code's checks.
+/// memory. In this range no per-resource step overflows or divides by zero, the CPU
+/// and memory LeastAllocated scores lie in `[0, 100]`, and the amounts convert to floats
+/// exactly ([`small_to_f64`]), so the scores skip the general code's checks (the
+/// weighted average can still overflow for absurd weights, as in the general code).
 #[allow(
     clippy::inline_always,
     reason = "the per-node scoring loops must inline it"
@@ -706,18 +707,28 @@ fn fused_pass(
 ) {
     for (total, node) in totals.iter_mut().zip(nodes) {
         let (req, cap) = cpu_and_memory(pod, node);
-        // One range check for both scores.
-        let (fit, balanced) = if usual(req, cap) {
-            (
-                least_allocated_usual(req, cap, resource_weights),
-                balanced_usual(req, cap),
-            )
-        } else {
-            unusual_pair(req, cap, resource_weights)
-        };
+        let (fit, balanced) = both_scores(req, cap, resource_weights);
         // Added in the order the two plugins' scores would be.
         *total += fit * fit_weight;
         *total += balanced * balanced_weight;
+    }
+}
+
+/// LeastAllocated (with `weights`) and BalancedAllocation over CPU and memory, with
+/// one range check for both.
+#[allow(
+    clippy::inline_always,
+    reason = "the per-node scoring loops must inline it"
+)]
+#[inline(always)]
+fn both_scores(req: [i64; 2], cap: [i64; 2], weights: [i64; 2]) -> (i64, i64) {
+    if usual(req, cap) {
+        (
+            least_allocated_usual(req, cap, weights),
+            balanced_usual(req, cap),
+        )
+    } else {
+        unusual_pair(req, cap, weights)
     }
 }
 
@@ -821,12 +832,19 @@ mod tests {
                     for &rm in &[0, 1, 999, 32_000, -1, (1 << 51) - 1, 1 << 51] {
                         for &cm in &[0, 7, 4_000, 128 << 30, 1 << 51, (1 << 52) + 1] {
                             let (req, cap) = ([rc, rm], [cc, cm]);
+                            let want = reference(req, cap, weights);
                             assert_eq!(
                                 (
                                     least_allocated(req, cap, weights),
                                     balanced_cpu_memory(req, cap)
                                 ),
-                                reference(req, cap, weights),
+                                want,
+                                "requested {req:?}, capacity {cap:?}, weights {weights:?}"
+                            );
+                            // The fused pass's own range check and dispatch.
+                            assert_eq!(
+                                both_scores(req, cap, weights),
+                                want,
                                 "requested {req:?}, capacity {cap:?}, weights {weights:?}"
                             );
                         }

@@ -8,6 +8,7 @@ mod pod_info;
 mod profile;
 mod result;
 mod runtime;
+mod score_memo;
 mod skips;
 mod snapshot;
 mod status;
@@ -27,6 +28,7 @@ pub use pod_info::{
 pub use profile::Profile;
 pub use result::{Diagnosis, FitError, ScheduleResult};
 pub use runtime::{Framework, num_feasible_nodes_to_find};
+pub(crate) use score_memo::{Question, Questions};
 pub use snapshot::{SPREAD_CONTROLLER_KINDS, Snapshot};
 pub use status::{Code, Status};
 pub use waiting::WaitingPods;

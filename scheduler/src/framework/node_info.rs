@@ -7,6 +7,7 @@ use std::sync::Arc;
 use keel_core::api::Node;
 
 use super::pod_info::{HostPort, PodInfo, Resources};
+use super::score_memo::ScoreMemo;
 
 /// An image on a node: its size and on how many nodes of the cluster it is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -24,6 +25,10 @@ pub struct ImageState {
 /// scorers read (non-zero requests, allocatable CPU and memory) in the first, what a
 /// fit check reads (pod count, allocatable and requested amounts) in the first two;
 /// the rest follows.
+///
+/// A snapshot's nodes remember their last fused resource score until they change; a
+/// `NodeInfo` built by hand or cloned out of a snapshot is its holder's to change field
+/// by field, and never remembers (see the crate's ARCHITECTURE notes).
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub struct NodeInfo {
@@ -41,6 +46,9 @@ pub struct NodeInfo {
     pub allocatable: Resources,
     /// The sum of the pods' requests.
     pub requested: Resources,
+    /// The last fused score of CPU and memory computed for the node as it is (read
+    /// instead of the amounts when it answers: the third cache line).
+    pub(crate) memo: ScoreMemo,
     node: Arc<Node>,
     /// The node's name (read for the chosen node of every cycle: kept here rather than
     /// behind the node object).
@@ -76,6 +84,7 @@ impl NodeInfo {
             generation: 0,
             unschedulable: false,
             has_taints: false,
+            memo: ScoreMemo::default(),
         };
         info.set_node(node);
         info
@@ -126,11 +135,13 @@ impl NodeInfo {
         self.unschedulable = node.spec.unschedulable == Some(true);
         self.has_taints = !node.spec.taints.is_empty();
         self.node = node;
+        self.memo.forget();
         self.generation += 1;
     }
 
     /// Adds a pod (bound here, or assumed while its binding is in flight).
     pub fn add_pod(&mut self, pod: Arc<PodInfo>) {
+        self.memo.forget();
         self.requested.add(&pod.requests);
         self.non_zero_cpu += pod.non_zero_cpu;
         self.non_zero_memory += pod.non_zero_memory;
@@ -153,6 +164,7 @@ impl NodeInfo {
         };
         let i = self.pods.iter().position(same)?;
         let pod = self.pods.swap_remove(i);
+        self.memo.forget();
         self.pods_with_affinity.retain(|p| !same(p));
         self.pods_with_required_anti_affinity.retain(|p| !same(p));
         self.requested.sub(&pod.requests);

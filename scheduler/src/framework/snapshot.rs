@@ -20,7 +20,7 @@ use super::pod_info::PodInfo;
 /// The scheduler's view of the cluster.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
-    nodes: Vec<NodeInfo>,
+    nodes: Nodes,
     by_name: Map<Arc<str>, usize>,
     /// Namespace → name → node of each placed pod.
     placed: Map<String, Map<String, Arc<str>>>,
@@ -50,6 +50,35 @@ pub struct Snapshot {
     /// that requires no particular label.
     anti_by_label: LabelIndex,
     anti_generic: Vec<Placed>,
+}
+
+/// A snapshot's nodes. They remember scores ([`ScoreMemo`](super::score_memo)): the
+/// snapshot changes them only through the methods that forget; a clone of the snapshot
+/// owns its nodes the same way.
+#[derive(Debug, Default)]
+struct Nodes(Vec<NodeInfo>);
+
+impl Clone for Nodes {
+    fn clone(&self) -> Self {
+        let mut nodes = self.0.clone();
+        for n in &mut nodes {
+            n.memo.share();
+        }
+        Nodes(nodes)
+    }
+}
+
+impl std::ops::Deref for Nodes {
+    type Target = Vec<NodeInfo>;
+    fn deref(&self) -> &Vec<NodeInfo> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Nodes {
+    fn deref_mut(&mut self) -> &mut Vec<NodeInfo> {
+        &mut self.0
+    }
 }
 
 /// The labels a selector requires one of (its first `k=v` / `k in (…)`), if any.
@@ -201,7 +230,8 @@ impl Snapshot {
             self.nodes[i].set_node(node);
             i
         } else {
-            let info = NodeInfo::new(node);
+            let mut info = NodeInfo::new(node);
+            info.memo.share();
             self.by_name
                 .insert(info.name_shared().clone(), self.nodes.len());
             self.nodes.push(info);

@@ -4,6 +4,8 @@
 
 use std::num::NonZeroU64;
 
+use crate::framework::{Question, Questions};
+
 use crate::framework::{
     CycleState, Filter, FusedScore, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreFilter,
     PreFilterResult, Score, Snapshot, Status, filter_each, score_one,
@@ -439,6 +441,7 @@ impl Score for NodeResourcesFit {
                 resource_weights: [cpu, memory],
                 fit_weight: weight,
                 balanced_weight: next_weight,
+                questions: Questions::default(),
             }) as Box<dyn FusedScore>
         })
     }
@@ -662,6 +665,9 @@ struct LeastAllocatedBalanced {
     fit_weight: i64,
     /// BalancedAllocation's weight in the profile.
     balanced_weight: i64,
+    /// The questions of the last pod shapes scored (by the pod's non-zero CPU and
+    /// memory requests, all the scores read of a pod).
+    questions: Questions<(i64, i64)>,
 }
 
 impl FusedScore for LeastAllocatedBalanced {
@@ -673,11 +679,12 @@ impl FusedScore for LeastAllocatedBalanced {
         totals: &mut [i64],
     ) -> Result<(), Status> {
         let weights = (self.resource_weights, self.fit_weight, self.balanced_weight);
+        let question = self.questions.ask((pod.non_zero_cpu, pod.non_zero_memory));
         if weights == ([1, 1], 1, 1) {
             // The default profile's weights, as constants: no multiplications, a midpoint.
-            fused_pass(pod, nodes, totals, ([1, 1], 1, 1));
+            fused_pass(pod, nodes, totals, ([1, 1], 1, 1), question);
         } else {
-            fused_pass(pod, nodes, totals, weights);
+            fused_pass(pod, nodes, totals, weights, question);
         }
         Ok(())
     }
@@ -693,7 +700,8 @@ fn small_to_f64(x: i64) -> f64 {
 
 /// Adds the weighted LeastAllocated and BalancedAllocation scores of `nodes` to
 /// `totals`; `weights` are LeastAllocated's CPU and memory weights and the two
-/// plugins' profile weights.
+/// plugins' profile weights. With a `question` (a pod shape met before), each node's
+/// score is recalled when the node remembers it, and remembered when computed.
 #[allow(
     clippy::inline_always,
     reason = "inlined with constant weights for the default"
@@ -704,13 +712,33 @@ fn fused_pass(
     nodes: &[&NodeInfo],
     totals: &mut [i64],
     (resource_weights, fit_weight, balanced_weight): ([i64; 2], i64, i64),
+    question: Option<Question>,
 ) {
-    for (total, node) in totals.iter_mut().zip(nodes) {
+    // Added in the order the two plugins' scores would be.
+    let weighted = |node: &NodeInfo| {
         let (req, cap) = cpu_and_memory(pod, node);
         let (fit, balanced) = both_scores(req, cap, resource_weights);
-        // Added in the order the two plugins' scores would be.
-        *total += fit * fit_weight;
-        *total += balanced * balanced_weight;
+        (fit * fit_weight, balanced * balanced_weight)
+    };
+    let Some(question) = question else {
+        for (total, node) in totals.iter_mut().zip(nodes) {
+            let (fit, balanced) = weighted(node);
+            *total += fit;
+            *total += balanced;
+        }
+        return;
+    };
+    for (total, node) in totals.iter_mut().zip(nodes) {
+        if let Some(score) = node.memo.recall(question) {
+            *total += score;
+        } else {
+            let (fit, balanced) = weighted(node);
+            *total += fit;
+            *total += balanced;
+            if let Some(score) = fit.checked_add(balanced) {
+                node.memo.remember(question, score);
+            }
+        }
     }
 }
 

@@ -1,0 +1,152 @@
+//! The fused LeastAllocated + BalancedAllocation scorer remembers each snapshot node's
+//! score between pods of one shape: whatever happens to the snapshot between cycles,
+//! its scores are always the two plugins' own, computed afresh.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{node, pod};
+use keel_scheduler::framework::{CycleState, FusedScore, NodeInfo, PodInfo, Score, Snapshot};
+use keel_scheduler::plugins::{BalancedAllocation, NodeResourcesFit};
+use proptest::prelude::*;
+
+/// Pod shapes (CPU, memory requests): few, so that shapes repeat; one without requests
+/// (scored by the non-zero defaults).
+const SHAPES: [(&str, &str); 4] = [("100m", "128Mi"), ("250m", "1Gi"), ("", ""), ("2", "")];
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// Scores every node for a pod of shape `.0` with the scorer `.1`.
+    Score(usize, usize),
+    /// Places a pod of shape `.0` on node `.1`.
+    Place(usize, usize),
+    /// Removes the `.0`-th placed pod (modulo how many there are).
+    Remove(usize),
+    /// Replaces node `.0` with one of `.1` cores.
+    Resize(usize, u8),
+    /// Goes on with a clone of the snapshot (and keeps changing the old one).
+    Clone,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..SHAPES.len(), 0..2_usize).prop_map(|(s, f)| Op::Score(s, f)),
+        3 => (0..SHAPES.len(), 0..NODES).prop_map(|(s, n)| Op::Place(s, n)),
+        1 => any::<usize>().prop_map(Op::Remove),
+        1 => (0..NODES, 1_u8..16).prop_map(|(n, c)| Op::Resize(n, c)),
+        1 => Just(Op::Clone),
+    ]
+}
+
+const NODES: usize = 5;
+
+fn shaped(i: usize, shape: usize) -> PodInfo {
+    let (cpu, mem) = SHAPES[shape];
+    PodInfo::new(Arc::new(pod(&format!("p{i}"), cpu, mem)))
+}
+
+/// The two plugins' weighted scores of `nodes`, each computed on its own.
+fn fresh(pod: &PodInfo, nodes: &[&NodeInfo], weights: (i64, i64)) -> Vec<i64> {
+    let state = CycleState::new();
+    let (mut fit, mut balanced) = (vec![0; nodes.len()], vec![0; nodes.len()]);
+    (NodeResourcesFit::default().score_nodes(&state, pod, nodes, &mut fit)).unwrap();
+    (BalancedAllocation::default().score_nodes(&state, pod, nodes, &mut balanced)).unwrap();
+    (fit.iter().zip(&balanced))
+        .map(|(f, b)| f * weights.0 + b * weights.1)
+        .collect()
+}
+
+/// The default profile's weights and other ones, fused.
+fn scorers() -> Vec<((i64, i64), Box<dyn FusedScore>)> {
+    [(1, 1), (3, 2)]
+        .into_iter()
+        .map(|(w, v)| {
+            let fused = NodeResourcesFit::default().fuse(w, &BalancedAllocation::default(), v);
+            ((w, v), fused.expect("the default pair fuses"))
+        })
+        .collect()
+}
+
+fn scored(fused: &dyn FusedScore, pod: &PodInfo, nodes: &[&NodeInfo]) -> Vec<i64> {
+    let mut totals = vec![0; nodes.len()];
+    (fused.score_into(&CycleState::new(), pod, nodes, &mut totals)).unwrap();
+    totals
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn remembered_scores_are_always_the_plugins_own(ops in proptest::collection::vec(op(), 1..60)) {
+        let mut snapshot = Snapshot::from_objects(
+            (0..NODES).map(|i| Arc::new(node(&format!("n{i}"), "4", "8Gi"))),
+            Vec::new(),
+        );
+        let mut old = None;
+        let mut placed: Vec<String> = Vec::new();
+        let scorers = scorers();
+        for (i, op) in ops.into_iter().enumerate() {
+            match op {
+                Op::Score(shape, f) => {
+                    let pod = shaped(i, shape);
+                    let (weights, fused) = &scorers[f];
+                    for s in std::iter::once(&snapshot).chain(old.as_ref()) {
+                        let nodes: Vec<&NodeInfo> = s.nodes().iter().collect();
+                        prop_assert_eq!(scored(&**fused, &pod, &nodes), fresh(&pod, &nodes, *weights));
+                    }
+                }
+                Op::Place(shape, n) => {
+                    let pod = shaped(i, shape);
+                    let placed_here = snapshot.assume(Arc::new(pod), &format!("n{n}"));
+                    prop_assert!(placed_here);
+                    placed.push(format!("p{i}"));
+                }
+                Op::Remove(k) if !placed.is_empty() => {
+                    let name = placed.swap_remove(k % placed.len());
+                    prop_assert!(snapshot.remove_pod("default", &name).is_some());
+                }
+                Op::Remove(_) => {}
+                Op::Resize(n, cores) => {
+                    snapshot.set_node(Arc::new(node(&format!("n{n}"), &cores.to_string(), "8Gi")));
+                }
+                Op::Clone => {
+                    let mut previous = snapshot.clone();
+                    std::mem::swap(&mut previous, &mut snapshot);
+                    if let Some(name) = placed.first() {
+                        previous.remove_pod("default", name);
+                    }
+                    old = Some(previous);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_node_taken_out_of_a_snapshot_is_scored_afresh_after_any_change() {
+    let snapshot = Snapshot::from_objects([Arc::new(node("n", "4", "8Gi"))], Vec::new());
+    let ((weights, fused), pod) = (scorers().remove(0), shaped(0, 0));
+    let ask = |n: &NodeInfo| (scored(&*fused, &pod, &[n]), fresh(&pod, &[n], weights));
+    for _ in 0..3 {
+        let (memo, plain) = ask(&snapshot.nodes()[0]);
+        assert_eq!(memo, plain, "the snapshot's node");
+    }
+    // A clone is the caller's: its public amounts can be written directly.
+    let mut taken = snapshot.nodes()[0].clone();
+    let before = ask(&taken).0;
+    taken.non_zero_cpu += 3_000;
+    taken.allocatable.memory /= 2;
+    let (memo, plain) = ask(&taken);
+    assert_eq!(memo, plain);
+    assert_ne!(memo, before, "the change shows");
+    // So is a node built by hand.
+    let mut own = NodeInfo::new(Arc::new(node("own", "4", "8Gi")));
+    let before = ask(&own).0;
+    own.non_zero_memory += 4 << 30;
+    let (memo, plain) = ask(&own);
+    assert_eq!(memo, plain);
+    assert_ne!(memo, before);
+    let (memo, plain) = ask(&snapshot.nodes()[0]);
+    assert_eq!(memo, plain, "the snapshot's node is untouched");
+}

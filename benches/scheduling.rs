@@ -1,13 +1,14 @@
 //! Scheduling throughput through `Framework::schedule`, each pod followed by the
 //! snapshot update that places it: `scheduling/default/<n>nodes` (default profile),
 //! `scheduling/affinity/5000nodes` (pods with required anti-affinity and topology
-//! spread) and `scheduling/floor/5000nodes` (a hand-written loop making the basic
+//! spread), `scheduling/floor/5000nodes` (a hand-written loop making the basic
 //! decision — resources fit, least allocated — over as many nodes as the framework
-//! examines).
+//! examines) and `scheduling/mixed/5000nodes` (the default case with every pod of a
+//! different shape than the last ones: no node remembers a score for it).
 //!
 //! `cargo bench --bench scheduling` prints criterion's figures, then a summary with
 //! pods/s and the ratio to the floor (best of seven runs each, alternating; the
-//! affinity figure best of two). Targets (DESIGN.md): ≥ 10,000 pods/s on one core
+//! mixed figure best of three, the affinity figure best of two). Targets (DESIGN.md): ≥ 10,000 pods/s on one core
 //! at 5,000 nodes and ≤ 3× the floor; ≥ 1,000 pods/s with required anti-affinity.
 
 #![allow(clippy::cast_precision_loss, reason = "figures for printing")]
@@ -35,12 +36,19 @@ fn node(i: usize) -> Node {
     .expect("node")
 }
 
-fn pod(i: usize, heavy: bool) -> Pod {
+/// Pod `i`; `heavy` with anti-affinity and spread; `mixed` with a CPU request of its
+/// own among 997 (so that no two pods in a row share a shape).
+fn pod(i: usize, heavy: bool, mixed: bool) -> Pod {
+    let cpu = if mixed {
+        format!("{}m", 100 + i % 997)
+    } else {
+        "100m".to_owned()
+    };
     let mut v = serde_json::json!({
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": format!("pod-{i}"), "namespace": "default", "labels": {"app": format!("app-{}", i % 50)}},
         "spec": {"containers": [{"name": "c", "image": "registry.example/app:1.0",
-            "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]}
+            "resources": {"requests": {"cpu": cpu, "memory": "128Mi"}}}]}
     });
     if heavy {
         v["spec"]["affinity"] = serde_json::json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
@@ -127,8 +135,10 @@ fn rate(best: Duration) -> f64 {
 }
 
 fn all(c: &mut Criterion) {
-    let plain: Vec<Arc<Pod>> = (0..PODS).map(|i| Arc::new(pod(i, false))).collect();
-    let heavy: Vec<Arc<Pod>> = (0..PODS).map(|i| Arc::new(pod(i, true))).collect();
+    let pods = |heavy, mixed| -> Vec<Arc<Pod>> {
+        (0..PODS).map(|i| Arc::new(pod(i, heavy, mixed))).collect()
+    };
+    let (plain, heavy, mixed) = (pods(false, false), pods(true, false), pods(false, true));
     let mut g = c.benchmark_group("scheduling");
     g.throughput(Throughput::Elements(PODS as u64));
     g.sample_size(10);
@@ -150,6 +160,13 @@ fn all(c: &mut Criterion) {
     // ratio compares are taken in the closest conditions.
     g.bench_function("floor/5000nodes", |b| {
         b.iter(|| black_box(floor_run(5_000)));
+    });
+    g.bench_function("mixed/5000nodes", |b| {
+        b.iter_batched(
+            || (Framework::default(), base5000.clone()),
+            |(fw, mut s)| (black_box(run(&fw, &mut s, &mixed)), fw, s),
+            BatchSize::LargeInput,
+        );
     });
     g.bench_function("affinity/5000nodes", |b| {
         b.iter_batched(
@@ -181,11 +198,16 @@ fn all(c: &mut Criterion) {
         floor = floor.min(floor_timed());
     }
     let (keel, floor) = (rate(keel), rate(floor));
+    let mixed = rate((0..3).map(|_| timed(&mixed)).min().unwrap_or(Duration::MAX));
     let affinity = rate((0..2).map(|_| timed(&heavy)).min().unwrap_or(Duration::MAX));
     println!("\nscheduling summary (5,000 nodes, 10,000 pods, one core):");
     println!(
         "  scheduling/default/5000nodes: {keel:.0} pods/s (floor {floor:.0}/s, ratio {:.2}x; target >= 10,000/s, <= 3x)",
         floor / keel
+    );
+    println!(
+        "  scheduling/mixed/5000nodes: {mixed:.0} pods/s (ratio to the floor {:.2}x)",
+        floor / mixed
     );
     println!("  scheduling/affinity/5000nodes: {affinity:.0} pods/s (target >= 1,000/s)");
 }

@@ -150,3 +150,33 @@ fn a_node_taken_out_of_a_snapshot_is_scored_afresh_after_any_change() {
     let (memo, plain) = ask(&snapshot.nodes()[0]);
     assert_eq!(memo, plain, "the snapshot's node is untouched");
 }
+
+/// With a negative weight the two additions can overflow where their sum would not:
+/// such scores are not remembered, so a recalled pass overflows exactly where a
+/// computed one does (a panic with overflow checks on, as here).
+#[cfg(debug_assertions)]
+#[test]
+fn scores_with_a_negative_part_are_computed_every_time() {
+    let snapshot = Snapshot::from_objects([Arc::new(node("n", "4", "8Gi"))], Vec::new());
+    let fused = (NodeResourcesFit::default())
+        .fuse(-1, &BalancedAllocation::default(), 1)
+        .expect("fuses");
+    let pod = shaped(0, 0);
+    let nodes: Vec<&NodeInfo> = snapshot.nodes().iter().collect();
+    let fresh = fresh(&pod, &nodes, (-1, 1));
+    assert!(
+        fresh[0] > 0 && fresh[0] < 100,
+        "a small positive sum: {fresh:?}"
+    );
+    for _ in 0..2 {
+        // The shape met twice: from now on scores are remembered if they may be.
+        assert_eq!(scored(&*fused, &pod, &nodes), fresh);
+    }
+    for _ in 0..2 {
+        let mut totals = vec![i64::MIN + 1];
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            fused.score_into(&CycleState::new(), &pod, &nodes, &mut totals)
+        }));
+        assert!(run.is_err(), "adding the negative part first overflows");
+    }
+}

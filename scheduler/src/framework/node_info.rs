@@ -112,6 +112,7 @@ impl NodeInfo {
 
     /// Replaces the node object (its pods stay).
     pub fn set_node(&mut self, node: Arc<Node>) {
+        self.memo.forget();
         let status = node.status.as_ref();
         self.allocatable = status
             .map(|s| Resources::from_list(&s.allocatable))
@@ -135,7 +136,6 @@ impl NodeInfo {
         self.unschedulable = node.spec.unschedulable == Some(true);
         self.has_taints = !node.spec.taints.is_empty();
         self.node = node;
-        self.memo.forget();
         self.generation += 1;
     }
 

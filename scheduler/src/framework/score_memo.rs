@@ -21,6 +21,10 @@ const STANDALONE: u64 = 1 << 63;
 const QUESTION_LIMIT: u64 = 1 << 31;
 /// How many recent pod shapes a scorer keeps a question for.
 const RECENT_SHAPES: usize = 16;
+const _: () = assert!(
+    (QUESTION_LIMIT - 1) << 32 < STANDALONE,
+    "questions stay clear"
+);
 
 /// The next question's number, shared by every scorer of the process.
 static NEXT_QUESTION: AtomicU64 = AtomicU64::new(1);
@@ -41,8 +45,14 @@ impl Question {
 
 /// One node's remembered score: `question << 32 | score` (scores from 0 to
 /// `u32::MAX`), 0 when empty, [`STANDALONE`] when the node is not a snapshot's.
-#[derive(Debug)]
 pub(crate) struct ScoreMemo(AtomicU64);
+
+impl std::fmt::Debug for ScoreMemo {
+    /// Without the word: a node prints the same before and after a cycle scored it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScoreMemo")
+    }
+}
 
 impl Default for ScoreMemo {
     /// A standalone node's memo.
@@ -62,6 +72,12 @@ impl ScoreMemo {
     /// Makes the memo a snapshot node's (empty, remembering from now on).
     pub(crate) fn share(&mut self) {
         *self.0.get_mut() = 0;
+    }
+
+    /// Whether the memo remembers at all (a snapshot's node).
+    #[cfg(test)]
+    pub(crate) fn is_shared(&self) -> bool {
+        self.0.load(Ordering::Relaxed) & STANDALONE == 0
     }
 
     /// Forgets the score (the node changed); a standalone memo stays standalone.
@@ -89,40 +105,36 @@ impl ScoreMemo {
     }
 }
 
-/// A scorer's questions, by pod shape `K`, for the last [`RECENT_SHAPES`] shapes.
+/// A scorer's questions, by pod shape `K`, for the [`RECENT_SHAPES`] shapes it met
+/// last (most recent first).
 #[derive(Debug, Default)]
 pub(crate) struct Questions<K> {
-    recent: Mutex<Recent<K>>,
-}
-
-#[derive(Debug, Default)]
-struct Recent<K> {
-    shapes: Vec<(K, Option<Question>)>,
-    /// The slot the next new shape takes once all are used.
-    next: usize,
+    recent: Mutex<Vec<(K, Option<Question>)>>,
 }
 
 impl<K: Copy + Eq> Questions<K> {
-    /// The question for `shape` if the scorer has met the shape before (so a pod like
-    /// it may follow, and scores are worth remembering); on a first meeting `None`, and
-    /// the shape is numbered for the next.
+    /// The question for `shape` if the scorer has met the shape before (so pods like
+    /// it follow one another, and scores are worth remembering); `None` on a first
+    /// meeting. A shape is numbered at its second meeting: shapes met once cost no
+    /// number.
     pub(crate) fn ask(&self, shape: K) -> Option<Question> {
         let mut recent = self
             .recent
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((_, question)) = recent.shapes.iter().find(|(k, _)| *k == shape) {
-            return *question;
+        let Some(i) = recent.iter().position(|(k, _)| *k == shape) else {
+            if recent.len() == RECENT_SHAPES {
+                recent.pop();
+            }
+            recent.insert(0, (shape, None));
+            return None;
+        };
+        recent[..=i].rotate_right(1);
+        let question = &mut recent[0].1;
+        if question.is_none() {
+            *question = Question::fresh();
         }
-        let entry = (shape, Question::fresh());
-        if recent.shapes.len() < RECENT_SHAPES {
-            recent.shapes.push(entry);
-        } else {
-            let slot = recent.next;
-            recent.shapes[slot] = entry;
-            recent.next = (slot + 1) % RECENT_SHAPES;
-        }
-        None
+        *question
     }
 }
 
@@ -192,16 +204,15 @@ mod tests {
             assert_eq!(questions.ask(shape), None);
         }
         assert_eq!(questions.ask(1), Some(q), "16 shapes are kept");
-        assert_eq!(questions.ask(17), None, "pushes out the oldest");
-        assert_eq!(questions.ask(1), None, "met anew");
-        assert_ne!(questions.ask(1), Some(q), "with a new question");
-        assert!(questions.ask(1).is_some());
+        assert_eq!(questions.ask(17), None, "pushes out the least recent (2)");
+        assert_eq!(questions.ask(1), Some(q), "a recent shape stays");
+        let q17 = questions.ask(17).expect("second meeting of 17");
+        assert_ne!(q17, q, "a new shape gets a new question");
+        assert_eq!(questions.ask(2), None, "2 was pushed out");
+        let q2 = questions.ask(2).expect("second meeting of 2");
+        assert!(q2 != q && q2 != q17, "met anew, numbered anew");
         let other = Questions::default();
         other.ask(1);
-        assert_ne!(
-            other.ask(1),
-            questions.ask(1),
-            "scorers never share questions"
-        );
+        assert_ne!(other.ask(1), Some(q), "scorers never share questions");
     }
 }

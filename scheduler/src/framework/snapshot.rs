@@ -616,3 +616,37 @@ fn pod_key_of(meta: &keel_core::meta::ObjectMeta) -> (String, String) {
         meta.name.clone().unwrap_or_default(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use keel_core::api::Node;
+
+    use super::Snapshot;
+
+    fn node(name: &str, cpu: &str) -> Arc<Node> {
+        Arc::new(
+            serde_json::from_value(serde_json::json!({
+                "apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
+                "status": {"allocatable": {"cpu": cpu, "memory": "1Gi", "pods": "10"}}
+            }))
+            .expect("node"),
+        )
+    }
+
+    #[test]
+    fn a_snapshots_nodes_remember_and_nodes_taken_out_do_not() {
+        let mut s = Snapshot::from_objects([node("a", "1")], Vec::new());
+        s.set_node(node("b", "1"));
+        s.set_node(node("a", "2"));
+        let copy = s.clone();
+        for n in s.nodes().iter().chain(copy.nodes()) {
+            assert!(n.memo.is_shared(), "{} remembers", n.name());
+        }
+        assert!(
+            !s.nodes()[0].clone().memo.is_shared(),
+            "a clone is standalone"
+        );
+    }
+}

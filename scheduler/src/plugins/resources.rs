@@ -731,13 +731,18 @@ fn fused_pass(
     for (total, node) in totals.iter_mut().zip(nodes) {
         if let Some(score) = node.memo.recall(question) {
             *total += score;
-        } else {
-            let (fit, balanced) = weighted(node);
-            *total += fit;
-            *total += balanced;
-            if let Some(score) = fit.checked_add(balanced) {
-                node.memo.remember(question, score);
-            }
+            continue;
+        }
+        let (fit, balanced) = weighted(node);
+        *total += fit;
+        *total += balanced;
+        // Remembered only when adding the sum at once is adding the two (neither
+        // negative: the additions overflow, or not, alike).
+        if fit >= 0
+            && balanced >= 0
+            && let Some(score) = fit.checked_add(balanced)
+        {
+            node.memo.remember(question, score);
         }
     }
 }

@@ -1,24 +1,38 @@
 //! The fused LeastAllocated + BalancedAllocation scorer remembers each snapshot node's
-//! score between pods of one shape: whatever happens to the snapshot between cycles,
-//! its scores are always the two plugins' own, computed afresh.
+//! score between pods of one shape, and NodeResourcesFit each node's verdict: whatever
+//! happens to the snapshot between cycles, scores are always the two plugins' own and
+//! verdicts the filter's, computed afresh.
 
 mod common;
 
 use std::sync::Arc;
 
-use common::{node, pod};
-use keel_scheduler::framework::{CycleState, FusedScore, NodeInfo, PodInfo, Score, Snapshot};
+use common::{node, node_with, pod};
+use keel_core::api::Node;
+use keel_scheduler::framework::{
+    CycleState, Filter, FusedScore, NodeInfo, PodInfo, Score, Snapshot,
+};
 use keel_scheduler::plugins::{BalancedAllocation, NodeResourcesFit};
 use proptest::prelude::*;
+use serde_json::json;
 
-/// Pod shapes (CPU, memory requests): few, so that shapes repeat; one without requests
-/// (scored by the non-zero defaults).
-const SHAPES: [(&str, &str); 4] = [("100m", "128Mi"), ("250m", "1Gi"), ("", ""), ("2", "")];
+/// Pod shapes (CPU, memory, ephemeral storage requests): few, so that shapes repeat;
+/// one without requests (scored by the non-zero defaults); two that differ only in
+/// storage.
+const SHAPES: [(&str, &str, &str); 5] = [
+    ("100m", "128Mi", ""),
+    ("250m", "1Gi", ""),
+    ("", "", ""),
+    ("2", "", ""),
+    ("100m", "128Mi", "1Gi"),
+];
 
 #[derive(Clone, Debug)]
 enum Op {
     /// Scores every node for a pod of shape `.0` with the scorer `.1`.
     Score(usize, usize),
+    /// Filters every node by resources for a pod of shape `.0`.
+    Fit(usize),
     /// Places a pod of shape `.0` on node `.1`.
     Place(usize, usize),
     /// Removes the `.0`-th placed pod (modulo how many there are).
@@ -32,6 +46,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0..SHAPES.len(), 0..2_usize).prop_map(|(s, f)| Op::Score(s, f)),
+        3 => (0..SHAPES.len()).prop_map(Op::Fit),
         3 => (0..SHAPES.len(), 0..NODES).prop_map(|(s, n)| Op::Place(s, n)),
         1 => any::<usize>().prop_map(Op::Remove),
         1 => (0..NODES, 1_u8..16).prop_map(|(n, c)| Op::Resize(n, c)),
@@ -42,8 +57,27 @@ fn op() -> impl Strategy<Value = Op> {
 const NODES: usize = 5;
 
 fn shaped(i: usize, shape: usize) -> PodInfo {
-    let (cpu, mem) = SHAPES[shape];
-    PodInfo::new(Arc::new(pod(&format!("p{i}"), cpu, mem)))
+    let (cpu, mem, storage) = SHAPES[shape];
+    let mut p = pod(&format!("p{i}"), cpu, mem);
+    if !storage.is_empty() {
+        let resources = p.spec.containers[0].resources.get_or_insert_default();
+        resources.requests.insert(
+            "ephemeral-storage".into(),
+            storage.parse().expect("quantity"),
+        );
+    }
+    PodInfo::new(Arc::new(p))
+}
+
+/// Node `i` with `cores`; the even ones with 2Gi of ephemeral storage.
+fn sized(i: usize, cores: &str) -> Arc<Node> {
+    let storage = if i.is_multiple_of(2) { "2Gi" } else { "0" };
+    Arc::new(node_with(
+        &format!("n{i}"),
+        cores,
+        "8Gi",
+        json!({"status": {"allocatable": {"ephemeral-storage": storage}}}),
+    ))
 }
 
 /// The two plugins' weighted scores of `nodes`, each computed on its own.
@@ -74,15 +108,40 @@ fn scored(fused: &dyn FusedScore, pod: &PodInfo, nodes: &[&NodeInfo]) -> Vec<i64
     totals
 }
 
+/// NodeResourcesFit's batched verdicts on every node of `s`: the nodes kept, and the
+/// rejected ones with their reasons.
+fn verdicts(pod: &PodInfo, s: &Snapshot) -> (Vec<String>, Vec<(String, String)>) {
+    let mut kept: Vec<&NodeInfo> = s.nodes().iter().collect();
+    let mut rejected = Vec::new();
+    NodeResourcesFit::default().filter_nodes(&CycleState::new(), pod, &mut kept, &mut rejected);
+    (
+        kept.iter().map(|n| n.name().to_owned()).collect(),
+        (rejected.iter())
+            .map(|(n, status)| (n.name().to_owned(), status.to_string()))
+            .collect(),
+    )
+}
+
+/// The same, node by node through `Filter::filter`.
+fn fresh_verdicts(pod: &PodInfo, s: &Snapshot) -> (Vec<String>, Vec<(String, String)>) {
+    let (mut kept, mut rejected) = (Vec::new(), Vec::new());
+    for n in s.nodes() {
+        let status = NodeResourcesFit::default().filter(&CycleState::new(), pod, n);
+        if status.is_success() {
+            kept.push(n.name().to_owned());
+        } else {
+            rejected.push((n.name().to_owned(), status.to_string()));
+        }
+    }
+    (kept, rejected)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
     #[test]
     fn remembered_scores_are_always_the_plugins_own(ops in proptest::collection::vec(op(), 1..60)) {
-        let mut snapshot = Snapshot::from_objects(
-            (0..NODES).map(|i| Arc::new(node(&format!("n{i}"), "4", "8Gi"))),
-            Vec::new(),
-        );
+        let mut snapshot = Snapshot::from_objects((0..NODES).map(|i| sized(i, "4")), Vec::new());
         let mut old = None;
         let mut placed: Vec<String> = Vec::new();
         let scorers = scorers();
@@ -94,6 +153,12 @@ proptest! {
                     for s in std::iter::once(&snapshot).chain(old.as_ref()) {
                         let nodes: Vec<&NodeInfo> = s.nodes().iter().collect();
                         prop_assert_eq!(scored(&**fused, &pod, &nodes), fresh(&pod, &nodes, *weights));
+                    }
+                }
+                Op::Fit(shape) => {
+                    let pod = shaped(i, shape);
+                    for s in std::iter::once(&snapshot).chain(old.as_ref()) {
+                        prop_assert_eq!(verdicts(&pod, s), fresh_verdicts(&pod, s));
                     }
                 }
                 Op::Place(shape, n) => {
@@ -108,7 +173,7 @@ proptest! {
                 }
                 Op::Remove(_) => {}
                 Op::Resize(n, cores) => {
-                    snapshot.set_node(Arc::new(node(&format!("n{n}"), &cores.to_string(), "8Gi")));
+                    snapshot.set_node(sized(n, &cores.to_string()));
                 }
                 Op::Clone => {
                     let mut previous = snapshot.clone();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use keel_core::api::Node;
 
 use super::pod_info::{HostPort, PodInfo, Resources};
-use super::score_memo::ScoreMemo;
+use super::score_memo::NodeMemos;
 
 /// An image on a node: its size and on how many nodes of the cluster it is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -46,9 +46,10 @@ pub struct NodeInfo {
     pub allocatable: Resources,
     /// The sum of the pods' requests.
     pub requested: Resources,
-    /// The last fused score of CPU and memory computed for the node as it is (read
-    /// instead of the amounts when it answers: the third cache line).
-    pub(crate) memo: ScoreMemo,
+    /// The last fused score of CPU and memory and the last fit verdict computed for the
+    /// node as it is (read instead of the amounts when they answer: the third cache
+    /// line).
+    pub(crate) memo: NodeMemos,
     node: Arc<Node>,
     /// The node's name (read for the chosen node of every cycle: kept here rather than
     /// behind the node object).
@@ -84,7 +85,7 @@ impl NodeInfo {
             generation: 0,
             unschedulable: false,
             has_taints: false,
-            memo: ScoreMemo::default(),
+            memo: NodeMemos::default(),
         };
         info.set_node(node);
         info

@@ -105,11 +105,50 @@ impl ScoreMemo {
     }
 }
 
+/// A node's memos: the fused resource score's and NodeResourcesFit's verdict's (1 when
+/// the pod fits, 0 when not), side by side in one cache line.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct NodeMemos {
+    /// The fused LeastAllocated + BalancedAllocation score.
+    pub(crate) score: ScoreMemo,
+    /// Whether a pod fits the node's resources.
+    pub(crate) fit: ScoreMemo,
+}
+
+impl NodeMemos {
+    /// Makes both a snapshot node's ([`ScoreMemo::share`]).
+    pub(crate) fn share(&mut self) {
+        self.score.share();
+        self.fit.share();
+    }
+
+    /// Forgets both (the node changed).
+    pub(crate) fn forget(&mut self) {
+        self.score.forget();
+        self.fit.forget();
+    }
+
+    /// Whether both remember at all.
+    #[cfg(test)]
+    pub(crate) fn is_shared(&self) -> bool {
+        self.score.is_shared() && self.fit.is_shared()
+    }
+}
+
 /// A scorer's questions, by pod shape `K`, for the [`RECENT_SHAPES`] shapes it met
 /// last (most recent first).
 #[derive(Debug, Default)]
 pub(crate) struct Questions<K> {
     recent: Mutex<Vec<(K, Option<Question>)>>,
+}
+
+impl<K> Questions<K> {
+    /// No shape met yet.
+    pub(crate) const fn new() -> Questions<K> {
+        Questions {
+            recent: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 impl<K: Copy + Eq> Questions<K> {

@@ -193,9 +193,22 @@ impl Filter for NodeResourcesFit {
             return;
         }
         // The common pod (CPU, memory, storage only): a status is built only for the
-        // nodes it does not fit.
+        // nodes it does not fit. Pods of a shape met before ask the nodes' memos.
+        let req = &pod.requests;
+        let question = FIT_QUESTIONS.ask((req.milli_cpu, req.memory, req.ephemeral_storage));
         nodes.retain(|n| {
-            let ok = fits_basic(pod, n);
+            let ok = match question {
+                None => fits_basic(pod, n),
+                Some(question) => {
+                    if let Some(verdict) = n.memo.fit.recall(question) {
+                        verdict == 1
+                    } else {
+                        let ok = fits_basic(pod, n);
+                        n.memo.fit.remember(question, i64::from(ok));
+                        ok
+                    }
+                }
+            };
             if !ok {
                 rejected.push((n, unfit_status(pod, n)));
             }
@@ -203,6 +216,11 @@ impl Filter for NodeResourcesFit {
         });
     }
 }
+
+/// The questions of NodeResourcesFit's verdicts, by the pod's CPU, memory and
+/// ephemeral storage requests (the verdict depends on nothing else of the pod without
+/// extended resources, and on no setting of the plugin: one table for the process).
+static FIT_QUESTIONS: Questions<(i64, i64, i64)> = Questions::new();
 
 /// NodeResourcesFit's verdict on a node the pod does not fit.
 #[cold]
@@ -729,7 +747,7 @@ fn fused_pass(
         return;
     };
     for (total, node) in totals.iter_mut().zip(nodes) {
-        if let Some(score) = node.memo.recall(question) {
+        if let Some(score) = node.memo.score.recall(question) {
             *total += score;
             continue;
         }
@@ -742,7 +760,7 @@ fn fused_pass(
             && balanced >= 0
             && let Some(score) = fit.checked_add(balanced)
         {
-            node.memo.remember(question, score);
+            node.memo.score.remember(question, score);
         }
     }
 }

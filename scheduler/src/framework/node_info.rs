@@ -218,5 +218,8 @@ mod tests {
             assert!(e <= 128, "a fit amount ends at byte {e}");
         }
         assert!(offset_of!(NodeInfo, unschedulable) < 64 && offset_of!(NodeInfo, has_taints) < 64);
+        // The memos: one line, read alone by a node that answers by memo.
+        let memo = offset_of!(NodeInfo, memo);
+        assert_eq!(memo / 64, (memo + size_of::<super::NodeMemos>() - 1) / 64);
     }
 }

@@ -245,3 +245,28 @@ fn scores_with_a_negative_part_are_computed_every_time() {
         assert!(run.is_err(), "adding the negative part first overflows");
     }
 }
+
+/// Threads scoring and filtering one snapshot at once, with different shapes and
+/// scorers, overwrite each other's memos: every answer is still the fresh one.
+#[test]
+fn threads_sharing_a_snapshot_get_fresh_answers() {
+    let mut snapshot = Snapshot::from_objects((0..NODES).map(|i| sized(i, "4")), Vec::new());
+    for (i, shape) in [0, 1, 3, 4].into_iter().enumerate() {
+        assert!(snapshot.assume(Arc::new(shaped(100 + i, shape)), &format!("n{i}")));
+    }
+    let scorers = scorers();
+    let nodes: Vec<&NodeInfo> = snapshot.nodes().iter().collect();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (scorers, nodes, snapshot) = (&scorers, &nodes, &snapshot);
+            scope.spawn(move || {
+                for round in 0..200 {
+                    let pod = shaped(round, (t + round / 3) % SHAPES.len());
+                    let (weights, fused) = &scorers[(t + round) % 2];
+                    assert_eq!(scored(&**fused, &pod, nodes), fresh(&pod, nodes, *weights));
+                    assert_eq!(verdicts(&pod, snapshot), fresh_verdicts(&pod, snapshot));
+                }
+            });
+        }
+    });
+}

@@ -4,12 +4,13 @@
 //! spread), `scheduling/floor/5000nodes` (a hand-written loop making the basic
 //! decision — resources fit, least allocated — over as many nodes as the framework
 //! examines) and `scheduling/mixed/5000nodes` (the default case with every pod of a
-//! different shape than the last ones: no node remembers a score for it).
+//! different shape than the last ones: no node remembers a score or verdict for it).
 //!
 //! `cargo bench --bench scheduling` prints criterion's figures, then a summary with
 //! pods/s and the ratio to the floor (best of seven runs each, alternating; the
-//! mixed figure best of three, the affinity figure best of two). Targets (DESIGN.md): ≥ 10,000 pods/s on one core
-//! at 5,000 nodes and ≤ 3× the floor; ≥ 1,000 pods/s with required anti-affinity.
+//! mixed figure best of three, the affinity figure best of two). Targets (DESIGN.md):
+//! ≥ 10,000 pods/s on one core at 5,000 nodes and ≤ 3× the floor; ≥ 1,000 pods/s with
+//! required anti-affinity.
 
 #![allow(clippy::cast_precision_loss, reason = "figures for printing")]
 

@@ -26,9 +26,9 @@ pub struct ImageState {
 /// fit check reads (pod count, allocatable and requested amounts) in the first two;
 /// the rest follows.
 ///
-/// A snapshot's nodes remember their last fused resource score until they change; a
-/// `NodeInfo` built by hand or cloned out of a snapshot is its holder's to change field
-/// by field, and never remembers (see the crate's ARCHITECTURE notes).
+/// A snapshot's nodes remember their last fused resource score and resource-fit
+/// verdict until they change; a `NodeInfo` built by hand or cloned out of a snapshot is
+/// its holder's to change field by field, and never remembers (see ARCHITECTURE.md).
 #[derive(Clone, Debug)]
 #[repr(C, align(64))]
 pub struct NodeInfo {

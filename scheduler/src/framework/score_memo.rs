@@ -1,8 +1,10 @@
-//! [`ScoreMemo`]: the last score a scorer computed for a node, kept in the node until
-//! the node changes — so that the pods of one shape that follow one another (a
-//! Deployment's replicas) are scored by a look-up on every node but the ones that
-//! changed since. [`Questions`] numbers what a scorer asks (its weights and the pod's
-//! shape), so that a remembered score only ever answers the same question.
+//! [`ScoreMemo`]: the last answer a plugin computed for a node — the fused resource
+//! score, or NodeResourcesFit's verdict ([`NodeMemos`]) — kept in the node until the
+//! node changes, so that the pods of one shape that follow one another (a Deployment's
+//! replicas) are scored and filtered by a look-up on every node but the ones that
+//! changed since. [`Questions`] numbers what is asked (a pod shape, for one scorer with
+//! its weights or for the fit check), so that a remembered answer only ever answers
+//! the same question.
 //!
 //! Exact by construction: a memo holds the result of a pure function of the node's
 //! amounts and the question, and is forgotten by every change of those amounts. Only
@@ -29,8 +31,9 @@ const _: () = assert!(
 /// The next question's number, shared by every scorer of the process.
 static NEXT_QUESTION: AtomicU64 = AtomicU64::new(1);
 
-/// What a remembered score answers: one scorer (with its weights) scoring one pod
-/// shape. Numbers are never reused, so two scorers never share one.
+/// What a remembered answer answers: one pod shape asked by one scorer (with its
+/// weights) or by the fit check. Numbers are never reused, so two askers never share
+/// one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Question(u64);
 
@@ -72,6 +75,13 @@ impl ScoreMemo {
     /// Makes the memo a snapshot node's (empty, remembering from now on).
     pub(crate) fn share(&mut self) {
         *self.0.get_mut() = 0;
+    }
+
+    /// The answer remembered, whatever the question.
+    #[cfg(test)]
+    pub(crate) fn answer(&self) -> Option<i64> {
+        let word = self.0.load(Ordering::Relaxed);
+        (word != 0 && word & STANDALONE == 0).then_some((word & 0xffff_ffff).cast_signed())
     }
 
     /// Whether the memo remembers at all (a snapshot's node).

@@ -4,11 +4,9 @@
 
 use std::num::NonZeroU64;
 
-use crate::framework::{Question, Questions};
-
 use crate::framework::{
     CycleState, Filter, FusedScore, MAX_NODE_SCORE, NodeInfo, Plugin, PodInfo, PreFilter,
-    PreFilterResult, Score, Snapshot, Status, filter_each, score_one,
+    PreFilterResult, Question, Questions, Score, Snapshot, Status, filter_each, score_one,
 };
 
 /// A resource scored, with its weight.
@@ -943,5 +941,62 @@ mod tests {
         assert_eq!(shape(&points, 50), 50);
         let points = [(0, 10), (100, 0)];
         assert_eq!(shape(&points, 30), 70);
+    }
+
+    /// A snapshot of one 4-core node and a 100m pod.
+    fn one_node_and_a_pod() -> (Snapshot, PodInfo) {
+        let node: keel_core::api::Node = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"},
+            "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "10"}}
+        }))
+        .expect("node");
+        let pod: keel_core::api::Pod = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "d"},
+            "spec": {"containers": [{"name": "c", "image": "i",
+                "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}]}
+        }))
+        .expect("pod");
+        let snapshot = Snapshot::from_objects([std::sync::Arc::new(node)], Vec::new());
+        (snapshot, PodInfo::new(std::sync::Arc::new(pod)))
+    }
+
+    /// (The fit check's question table is the process's: no other test of this binary
+    /// filters, so no other shape pushes this one out between meetings.)
+    #[test]
+    fn a_shape_met_twice_is_answered_by_the_nodes_memos_until_they_change() {
+        let (mut snapshot, pod) = one_node_and_a_pod();
+        let fused = (NodeResourcesFit::default())
+            .fuse(1, &BalancedAllocation::default(), 1)
+            .expect("fuses");
+        let state = CycleState::new();
+        let mut expected = 0;
+        for meeting in 1..=3 {
+            let node = &snapshot.nodes()[0];
+            let mut totals = [0];
+            fused
+                .score_into(&state, &pod, &[node], &mut totals)
+                .unwrap();
+            let (mut kept, mut rejected) = (vec![node], Vec::new());
+            NodeResourcesFit::default().filter_nodes(&state, &pod, &mut kept, &mut rejected);
+            assert_eq!(kept.len(), 1);
+            let remembered = (node.memo.score.answer(), node.memo.fit.answer());
+            if meeting == 1 {
+                assert_eq!(
+                    remembered,
+                    (None, None),
+                    "a first meeting remembers nothing"
+                );
+            } else {
+                assert_eq!(remembered, (Some(totals[0]), Some(1)), "meeting {meeting}");
+            }
+            expected = totals[0];
+        }
+        assert!(expected > 0);
+        assert!(snapshot.assume(std::sync::Arc::new(pod), "n"));
+        let node = &snapshot.nodes()[0];
+        assert_eq!(
+            (node.memo.score.answer(), node.memo.fit.answer()),
+            (None, None)
+        );
     }
 }
